@@ -1,0 +1,285 @@
+import Foundation
+import Logging
+
+/// Meander's whole configuration, read once from the environment at start-up.
+///
+/// Keys are the environment variable names. Tests build the struct directly.
+public struct AppConfig: Sendable, Equatable {
+    /// Where the data lives.
+    public enum Database: Sendable, Equatable {
+        /// An SQLite file at an absolute path.
+        case sqlite(path: String)
+        /// A PostgreSQL server.
+        case postgres(url: String)
+
+        var engineName: String {
+            switch self {
+            case .sqlite: "sqlite"
+            case .postgres: "postgres"
+            }
+        }
+    }
+
+    /// How log lines are written.
+    public enum LogFormat: String, Sendable, Equatable {
+        case text, json
+    }
+
+    /// `DATABASE_URL`; default: `meander.sqlite` in the data directory.
+    public var database: Database
+    /// `MEANDER_DATA_DIR` (default `./.meander`), made absolute.
+    public var dataDirectory: String
+    /// `MEANDER_TOKEN_SIGNING_KEY` / `_FILE`: 32 bytes that sign access tokens.
+    public var tokenSigningKey: SecretKey
+    /// `MEANDER_MASTER_KEY` / `_FILE`: 32 bytes that wrap the organisations' data keys.
+    public var masterKey: SecretKey
+    /// `LOG_LEVEL` (default `info`).
+    public var logLevel: Logger.Level
+    /// `MEANDER_LOG_FORMAT`: `text` (default) or `json`.
+    public var logFormat: LogFormat
+    /// `MEANDER_MAX_BODY_SIZE`: the largest request body accepted, in bytes (default 1 MiB).
+    public var maxBodySize: Int
+    /// `MEANDER_DB_POOL_SIZE`: connections per event loop (default 4 on PostgreSQL).
+    public var databasePoolSize: Int
+
+    public init(
+        database: Database,
+        dataDirectory: String,
+        tokenSigningKey: SecretKey,
+        masterKey: SecretKey,
+        logLevel: Logger.Level = .info,
+        logFormat: LogFormat = .text,
+        maxBodySize: Int = 1 << 20,
+        databasePoolSize: Int = 4
+    ) {
+        self.database = database
+        self.dataDirectory = dataDirectory
+        self.tokenSigningKey = tokenSigningKey
+        self.masterKey = masterKey
+        self.logLevel = logLevel
+        self.logFormat = logFormat
+        self.maxBodySize = maxBodySize
+        self.databasePoolSize = databasePoolSize
+    }
+}
+
+/// 32 bytes of key material; its description never shows the bytes.
+public struct SecretKey: Sendable, Equatable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public static func random() -> SecretKey {
+        var generator = SystemRandomNumberGenerator()
+        return SecretKey(bytes: (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+
+    public var description: String { "SecretKey(<redacted>)" }
+}
+
+/// Every problem found in the environment, reported together.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var problems: [String]
+
+    public var description: String {
+        "Meander cannot start: the configuration has \(problems.count) problem(s):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+extension AppConfig {
+    static let tokenSigningKeyFile = "token-signing.key"
+    static let masterKeyFile = "master.key"
+
+    /// Reads and checks every setting, collecting all problems before failing.
+    ///
+    /// In the embedded (SQLite) default, missing secrets are generated into the data directory with mode 0600
+    /// and reused on later starts. With PostgreSQL they must be given, because several stateless app nodes
+    /// must share them.
+    public static func load(
+        from environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws(ConfigError) -> AppConfig {
+        var problems: [String] = []
+        func value(_ key: String) -> String? {
+            guard let raw = environment[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else {
+                return nil
+            }
+            return raw
+        }
+
+        let dataDirectory = absolutePath(value("MEANDER_DATA_DIR") ?? ".meander", relativeTo: workingDirectory)
+
+        var database = Database.sqlite(path: dataDirectory + "/meander.sqlite")
+        if let url = value("DATABASE_URL") {
+            do {
+                database = try parseDatabaseURL(url, workingDirectory: workingDirectory)
+            } catch {
+                problems.append("DATABASE_URL: \(error.message)")
+            }
+        }
+
+        var logLevel = Logger.Level.info
+        if let raw = value("LOG_LEVEL") {
+            if let level = Logger.Level(rawValue: raw.lowercased()) {
+                logLevel = level
+            } else {
+                problems.append(
+                    "LOG_LEVEL: '\(raw)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        var logFormat = LogFormat.text
+        if let raw = value("MEANDER_LOG_FORMAT") {
+            if let format = LogFormat(rawValue: raw.lowercased()) {
+                logFormat = format
+            } else {
+                problems.append("MEANDER_LOG_FORMAT: '\(raw)' is not one of text, json")
+            }
+        }
+
+        func positiveInt(_ key: String, default defaultValue: Int, max: Int) -> Int {
+            guard let raw = value(key) else { return defaultValue }
+            guard let number = Int(raw), number > 0, number <= max else {
+                problems.append("\(key): '\(raw)' is not a whole number between 1 and \(max)")
+                return defaultValue
+            }
+            return number
+        }
+        let maxBodySize = positiveInt("MEANDER_MAX_BODY_SIZE", default: 1 << 20, max: 1 << 30)
+        let poolSize = positiveInt("MEANDER_DB_POOL_SIZE", default: 4, max: 100)
+
+        let isEmbedded = if case .sqlite = database { true } else { false }
+        // Secrets are only generated into the data directory once everything else is known to be right, so that a
+        // mistyped setting never leaves files behind.
+        let mayGenerate = problems.isEmpty
+        func secret(_ key: String, file fileName: String) -> SecretKey {
+            if let given = readSecret(key, environment: environment, problems: &problems) {
+                return given
+            }
+            if problems.contains(where: { $0.hasPrefix(key) }) { return .random() }
+            guard isEmbedded else {
+                problems.append(
+                    "\(key): required with PostgreSQL (set \(key) to base64 of 32 random bytes, or \(key)_FILE to a file holding it); generate one with `openssl rand -base64 32`"
+                )
+                return .random()
+            }
+            guard mayGenerate else { return .random() }
+            do {
+                return try loadOrCreateSecret(at: dataDirectory + "/" + fileName)
+            } catch {
+                problems.append("\(key): could not create or read \(dataDirectory)/\(fileName): \(error)")
+                return .random()
+            }
+        }
+        let tokenSigningKey = secret("MEANDER_TOKEN_SIGNING_KEY", file: tokenSigningKeyFile)
+        let masterKey = secret("MEANDER_MASTER_KEY", file: masterKeyFile)
+
+        guard problems.isEmpty else { throw ConfigError(problems: problems) }
+        return AppConfig(
+            database: database,
+            dataDirectory: dataDirectory,
+            tokenSigningKey: tokenSigningKey,
+            masterKey: masterKey,
+            logLevel: logLevel,
+            logFormat: logFormat,
+            maxBodySize: maxBodySize,
+            databasePoolSize: poolSize
+        )
+    }
+
+    struct URLProblem: Error {
+        var message: String
+    }
+
+    /// Parses `sqlite:///absolute/path`, `sqlite://relative/path` or `postgres://user:pass@host:port/db`.
+    static func parseDatabaseURL(_ raw: String, workingDirectory: String) throws(URLProblem) -> Database {
+        let sqlitePrefix = "sqlite://"
+        if raw.hasPrefix(sqlitePrefix) {
+            let path = String(raw.dropFirst(sqlitePrefix.count))
+            guard !path.isEmpty, path != "/" else {
+                throw URLProblem(message: "'\(raw)' names no file; use sqlite:///absolute/path or sqlite://relative/path")
+            }
+            return .sqlite(path: absolutePath(path, relativeTo: workingDirectory))
+        }
+        guard let components = URLComponents(string: raw), let scheme = components.scheme?.lowercased() else {
+            throw URLProblem(message: "'\(redacted(raw))' is not a URL; expected sqlite://… or postgres://…")
+        }
+        guard scheme == "postgres" || scheme == "postgresql" else {
+            throw URLProblem(
+                message: "unsupported scheme '\(scheme)'; expected sqlite:///absolute/path, sqlite://relative/path or postgres://user:pass@host:port/db"
+            )
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw URLProblem(message: "'\(redacted(raw))' has no host")
+        }
+        let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        guard !database.isEmpty else {
+            throw URLProblem(message: "'\(redacted(raw))' names no database (postgres://user:pass@host:port/db)")
+        }
+        if let port = components.port, !(1...65535).contains(port) {
+            throw URLProblem(message: "port \(port) is out of range")
+        }
+        return .postgres(url: raw)
+    }
+
+    /// The URL with its password replaced, for messages.
+    static func redacted(_ raw: String) -> String {
+        guard var components = URLComponents(string: raw), components.password != nil else { return raw }
+        components.password = "***"
+        return components.string ?? "<unparseable>"
+    }
+
+    static func absolutePath(_ path: String, relativeTo base: String) -> String {
+        let url =
+            path.hasPrefix("/")
+            ? URL(fileURLWithPath: path) : URL(fileURLWithPath: base).appendingPathComponent(path)
+        return url.standardizedFileURL.path
+    }
+
+    private static func readSecret(
+        _ key: String, environment: [String: String], problems: inout [String]
+    ) -> SecretKey? {
+        var encoded = environment[key]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        var source = key
+        if encoded?.isEmpty ?? true, let file = environment[key + "_FILE"], !file.isEmpty {
+            source = key + "_FILE"
+            do {
+                encoded = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                problems.append("\(source): cannot read '\(file)'")
+                return nil
+            }
+        }
+        guard let encoded, !encoded.isEmpty else { return nil }
+        guard let data = Data(base64Encoded: encoded), data.count == 32 else {
+            problems.append("\(source): must be base64 of exactly 32 bytes")
+            return nil
+        }
+        return SecretKey(bytes: Array(data))
+    }
+
+    /// Reads a generated secret, or creates one with mode 0600 (and its directory with 0700).
+    static func loadOrCreateSecret(at path: String) throws -> SecretKey {
+        let fileManager = FileManager.default
+        if let contents = fileManager.contents(atPath: path) {
+            let text = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let data = Data(base64Encoded: text), data.count == 32 else {
+                throw URLProblem(message: "the file does not hold base64 of 32 bytes")
+            }
+            return SecretKey(bytes: Array(data))
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        try fileManager.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let key = SecretKey.random()
+        let encoded = Data(key.bytes).base64EncodedString() + "\n"
+        guard fileManager.createFile(atPath: path, contents: Data(encoded.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw URLProblem(message: "cannot write the file")
+        }
+        return key
+    }
+}

@@ -1,0 +1,71 @@
+import Fluent
+import Vapor
+
+/// `meander seed --size small|large [--seed N]`: migrates, then loads the deterministic demo data set.
+struct SeedCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Option(name: "size", help: "small (default, seconds) or large (40 chapters, 1,000,000 activities).")
+        var size: String?
+
+        @Option(name: "seed", help: "Random seed; the same seed gives the same data (default 2026).")
+        var seed: UInt64?
+    }
+
+    var help: String { "Load the deterministic demo data set into an empty database." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard let size = DemoSize(rawValue: signature.size ?? "small") else {
+            throw AppError(.invalidParameter, "--size must be small or large, not '\(signature.size ?? "")'.")
+        }
+        let app = context.application
+        try await app.autoMigrate()
+        guard try await DemoData.isDatabaseEmpty(app.db) else {
+            context.console.print("The database already holds organisations; demo data is only loaded into an empty database.")
+            throw AppError(.conflict, "The database is not empty.")
+        }
+        let summary = try await DemoData.load(
+            into: app.db, size: size, seed: signature.seed ?? DemoDataGenerator.defaultSeed, logger: app.logger)
+        context.console.print(summary.description)
+    }
+}
+
+/// `meander demo`: migrate, load the demo data if the database is empty, then serve and print the URL.
+struct DemoCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Option(name: "hostname", short: "H", help: "Interface to listen on (default 127.0.0.1).")
+        var hostname: String?
+
+        @Option(name: "port", short: "p", help: "Port to listen on (default 8080).")
+        var port: Int?
+    }
+
+    var help: String { "Migrate, load demo data if the database is empty, and serve it." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await app.autoMigrate()
+        if try await DemoData.isDatabaseEmpty(app.db) {
+            context.console.print("Loading the small demo data set…")
+            let summary = try await DemoData.load(
+                into: app.db, size: .small, seed: DemoDataGenerator.defaultSeed, logger: app.logger)
+            context.console.print(summary.description)
+        } else {
+            context.console.print("The database already holds data; not loading the demo data set again.")
+        }
+        let hostname = signature.hostname ?? "127.0.0.1"
+        let port = signature.port ?? 8080
+        var serveContext = context
+        serveContext.input = CommandInput(arguments: ["meander", "--hostname", hostname, "--port", String(port)])
+        guard let serve = app.asyncCommands.commands["serve"] else {
+            throw AppError(.internalError, "The serve command is not registered.")
+        }
+        try await serve.run(using: &serveContext)
+        let shownHost = hostname.contains(":") ? "[\(hostname)]" : hostname
+        context.console.print("")
+        context.console.print("Meander is running at http://\(shownHost):\(port)/")
+        context.console.print("  API contract: http://\(shownHost):\(port)/openapi.yaml")
+        context.console.print("  Health:       http://\(shownHost):\(port)/health/ready")
+        context.console.print("  Data:         \(app.meander.config.dataDirectory)")
+        context.console.print("Press Ctrl-C to stop.")
+    }
+}

@@ -1,0 +1,27 @@
+import Vapor
+
+/// Refuses request bodies above the configured size with 413, before any handler reads them.
+///
+/// Routes registered by the OpenAPI transport stream their bodies, so Vapor's own per-route limit does not
+/// apply to them; this middleware collects the body up to the limit instead.
+struct BodyLimitMiddleware: AsyncMiddleware {
+    let maxBodySize: Int
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let declared = request.headers.first(name: .contentLength).flatMap(Int.init), declared > maxBodySize {
+            throw Self.tooLarge(maxBodySize)
+        }
+        if request.body.data == nil, request.method != .GET, request.method != .HEAD {
+            do {
+                _ = try await request.body.collect(max: maxBodySize).get()
+            } catch let error as Abort where error.status == .payloadTooLarge {
+                throw Self.tooLarge(maxBodySize)
+            }
+        }
+        return try await next.respond(to: request)
+    }
+
+    static func tooLarge(_ limit: Int) -> AppError {
+        AppError(.payloadTooLarge, "The request body is larger than the limit of \(limit) bytes.")
+    }
+}

@@ -1,0 +1,165 @@
+import OpenAPIRuntime
+import Vapor
+
+/// Turns every error into an RFC 9457 `application/problem+json` response with a stable `code`.
+///
+/// This is the only place errors become HTTP: handlers throw `AppError`, and errors from Vapor (unknown routes,
+/// body limits), from the OpenAPI runtime (bad parameters, wrong content types, undecodable JSON) and anything
+/// unexpected (500, logged without request data) are all mapped here.
+struct ProblemMiddleware: AsyncMiddleware {
+    let routes: Routes
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            let appError = Self.appError(for: error, request: request, routes: routes)
+            if appError.code == .internalError {
+                // The error text may quote request data, so it goes to the log at error level only as its type.
+                request.logger.error(
+                    "unhandled error", metadata: ["error_type": .string(String(reflecting: type(of: error)))])
+                request.logger.debug("unhandled error detail", metadata: ["error": .string(String(describing: error))])
+            }
+            return Self.response(for: appError, request: request)
+        }
+    }
+
+    /// Renders an `AppError` as problem+json.
+    static func response(for error: AppError, request: Request) -> Response {
+        let document = ProblemDocument(
+            type: ProblemDocument.typeURI(for: error.code),
+            title: error.code.title,
+            status: Int(error.status.code),
+            detail: error.detail,
+            instance: request.url.path,
+            code: error.code.rawValue,
+            requestID: request.requestID,
+            errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors)
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "application", subType: "problem+json", parameters: ["charset": "utf-8"])
+        for (name, value) in error.headers {
+            headers.replaceOrAdd(name: name, value: value)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(document)) ?? Data(#"{"code":"internal_error","status":500}"#.utf8)
+        return Response(status: error.status, headers: headers, body: .init(data: body))
+    }
+
+    /// Maps any error to the `AppError` the client sees.
+    static func appError(for error: any Error, request: Request, routes: Routes) -> AppError {
+        switch error {
+        case let error as AppError:
+            return error
+        case let error as ServerError:
+            return fromOpenAPI(error)
+        case let error as DecodingError:
+            return fromDecoding(error)
+        case let error as any AbortError:
+            if error.status == .notFound, let allowed = allowedMethods(for: request, in: routes), !allowed.isEmpty {
+                return AppError(
+                    .methodNotAllowed,
+                    "\(request.method.rawValue) is not allowed on \(request.url.path); allowed: \(allowed.joined(separator: ", ")).",
+                    headers: [("Allow", allowed.joined(separator: ", "))])
+            }
+            return fromStatus(error.status, detail: error.status == .notFound ? "No resource at \(request.url.path)." : error.reason)
+        default:
+            return AppError(.internalError, "An unexpected error occurred. Quote the request id when reporting it.")
+        }
+    }
+
+    private static func fromOpenAPI(_ error: ServerError) -> AppError {
+        switch error.underlyingError {
+        case let appError as AppError:
+            return appError
+        case let decoding as DecodingError:
+            return fromDecoding(decoding)
+        default:
+            break
+        }
+        let status = HTTPResponseStatus(statusCode: Int(error.httpStatus.code))
+        if status == .internalServerError {
+            return AppError(.internalError, "An unexpected error occurred. Quote the request id when reporting it.")
+        }
+        if status == .badRequest {
+            // The runtime's description names the parameter or header at fault and never echoes a body.
+            return AppError(.invalidParameter, error.causeDescription)
+        }
+        return fromStatus(status, detail: error.causeDescription)
+    }
+
+    private static func fromStatus(_ status: HTTPResponseStatus, detail: String?) -> AppError {
+        let code: AppError.Code =
+            switch status {
+            case .badRequest: .badRequest
+            case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
+            case .notFound: .notFound
+            case .methodNotAllowed: .methodNotAllowed
+            case .notAcceptable: .notAcceptable
+            case .conflict: .conflict
+            case .payloadTooLarge: .payloadTooLarge
+            case .unsupportedMediaType: .unsupportedMediaType
+            case .unprocessableEntity: .unprocessable
+            case .tooManyRequests: .rateLimited
+            case .serviceUnavailable: .serviceUnavailable
+            default: status.code >= 500 ? .internalError : .badRequest
+            }
+        let safeDetail = code == .internalError ? nil : detail
+        return AppError(code, safeDetail)
+    }
+
+    /// Malformed JSON (syntax) is `malformed_json`; JSON of the wrong shape is `validation_failed` with the field.
+    static func fromDecoding(_ error: DecodingError) -> AppError {
+        func pointer(_ path: [any CodingKey]) -> String {
+            "/" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "/")
+        }
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return AppError(.malformedJSON, "The request body is not valid JSON.")
+        case .dataCorrupted(let context):
+            return .validation([.init(field: pointer(context.codingPath), code: "invalid_value", message: context.debugDescription)])
+        case .keyNotFound(let key, let context):
+            return .validation([
+                .init(field: pointer(context.codingPath + [key]), code: "required", message: "This field is required.")
+            ])
+        case .valueNotFound(_, let context):
+            return .validation([
+                .init(field: pointer(context.codingPath), code: "required", message: "This field may not be null.")
+            ])
+        case .typeMismatch(let type, let context):
+            return .validation([
+                .init(field: pointer(context.codingPath), code: "invalid_type", message: "Expected a value of type \(type).")
+            ])
+        @unknown default:
+            return AppError(.malformedJSON, "The request body could not be decoded.")
+        }
+    }
+
+    /// The methods registered for the request's path, when the path exists under some other method.
+    static func allowedMethods(for request: Request, in routes: Routes) -> [String]? {
+        let segments = request.url.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var methods = Set<String>()
+        for route in routes.all where matches(route.path, segments) {
+            methods.insert(route.method.rawValue)
+        }
+        if methods.contains("GET") { methods.insert("HEAD") }
+        return methods.isEmpty ? nil : methods.sorted()
+    }
+
+    private static func matches(_ pattern: [PathComponent], _ segments: [String]) -> Bool {
+        var index = 0
+        for component in pattern {
+            switch component {
+            case .catchall:
+                return index < segments.count
+            case .constant(let value):
+                guard index < segments.count, segments[index] == value else { return false }
+            case .parameter, .anything:
+                guard index < segments.count else { return false }
+            }
+            index += 1
+        }
+        return index == segments.count
+    }
+}

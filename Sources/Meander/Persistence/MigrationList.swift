@@ -1,0 +1,55 @@
+import FluentKit
+
+/// Every migration of Meander, in the one order they run (a table comes after the tables it references).
+///
+/// Append new migrations at the end; never reorder or rename one (Fluent records them by type name).
+enum MigrationList {
+    static var all: [any Migration] {
+        [
+            // tenants and identity
+            CreateOrganization(),
+            CreateUser(),
+            CreateOrganizationMembership(),
+            CreateUserRole(),
+            CreateSession(),
+            CreateRefreshToken(),
+            CreateIdempotencyKey(),
+            CreateAuditLogEntry(),
+            // contacts and the activity taxonomy
+            CreateContact(),
+            CreateContactMentorAssignment(),
+            CreateActivityType(),
+            SeedGlobalActivityTypes(),
+            // events before activities (an activity may stem from an event)
+            CreateEvent(),
+            CreateEventRegistration(),
+            CreateActivity(),
+            CreateActivityAttachment(),
+            CreateEncryptedDispatch(),
+            // expenses
+            CreateMileageRate(),
+            SeedMileageRates(),
+            CreateExpenseClaim(),
+            CreateExpenseItem(),
+            CreateReceipt(),
+            CreateConfidentialityDeclaration(),
+            // courses
+            CreateCourse(),
+            CreateCourseEnrollment(),
+            CreateCertificate(),
+            // recognition
+            CreateBadge(),
+            CreateUserBadge(),
+            CreateReferral(),
+            // notifications
+            CreateNotification(),
+            CreateNotificationPreference(),
+            // reporting
+            CreateBufdirCountingRule(),
+            CreateBufdirReport(),
+            CreateBufdirExportAudit(),
+            // background work
+            CreateJob(),
+        ]
+    }
+}

@@ -1,0 +1,114 @@
+import FluentKit
+import Foundation
+
+/// An immutable record of one Bufdir export, successful or not.
+///
+/// Append-only. Who, organisation and report are plain UUID columns without foreign keys so that the record
+/// outlives what it mentions.
+final class BufdirExportAudit: Model, @unchecked Sendable {
+    static let schema = "bufdir_export_audits"
+
+    /// Where the export was started.
+    enum Client: String, Codable, CaseIterable, Sendable {
+        case mobile
+        case portal
+        case cli
+    }
+
+    /// How the export ended.
+    enum Outcome: String, Codable, CaseIterable, Sendable {
+        case succeeded
+        case failed
+    }
+
+    /// File format produced.
+    enum Format: String, Codable, CaseIterable, Sendable {
+        case csv
+        case xlsx
+        case json
+        case pdf
+    }
+
+    @ID(key: .id)
+    var id: UUID?
+
+    // managed
+
+    @Timestamp(key: "created_at", on: .create)
+    var createdAt: Date?
+
+    // references (plain ids)
+
+    @OptionalField(key: "actor_user_id")
+    var actorUserID: UUID?
+
+    @OptionalField(key: "organization_id")
+    var organizationID: UUID?
+
+    @OptionalField(key: "report_id")
+    var reportID: UUID?
+
+    // data
+
+    @Field(key: "client")
+    var client: Client
+
+    @OptionalField(key: "format")
+    var format: Format?
+
+    /// JSON object of the export's parameters (period, subtree, options).
+    @Field(key: "parameters")
+    var parameters: String
+
+    @Field(key: "result")
+    var result: Outcome
+
+    @OptionalField(key: "size_bytes")
+    var sizeBytes: Int?
+
+    /// Hex SHA-256 of the bytes produced.
+    @OptionalField(key: "sha256")
+    var sha256: String?
+
+    /// JSON object of row counts per sheet or section.
+    @OptionalField(key: "row_counts")
+    var rowCounts: String?
+
+    @Field(key: "duration_ms")
+    var durationMs: Int
+
+    @OptionalField(key: "error")
+    var error: String?
+
+    init() {}
+
+    init(
+        id: UUID? = nil,
+        client: Client,
+        result: Outcome,
+        durationMs: Int,
+        actorUserID: UUID? = nil,
+        organizationID: UUID? = nil,
+        reportID: UUID? = nil,
+        format: Format? = nil,
+        parameters: String = "{}",
+        sizeBytes: Int? = nil,
+        sha256: String? = nil,
+        rowCounts: String? = nil,
+        error: String? = nil
+    ) {
+        self.id = id
+        self.client = client
+        self.result = result
+        self.durationMs = durationMs
+        self.actorUserID = actorUserID
+        self.organizationID = organizationID
+        self.reportID = reportID
+        self.format = format
+        self.parameters = parameters
+        self.sizeBytes = sizeBytes
+        self.sha256 = sha256
+        self.rowCounts = rowCounts
+        self.error = error
+    }
+}

@@ -1,0 +1,3 @@
+import Testing
+@testable import Meander
+@Test func smoke() { #expect(1 == 1) }
