@@ -7,7 +7,8 @@ import Vapor
 
 /// Wires one application: databases, migrations, middleware and the API, all from one `AppConfig`.
 public func configure(_ app: Application, config: AppConfig) async throws {
-    app.meander = Meander(config: config, metrics: HTTPMetrics())
+    let contract = try OpenAPIContract.bundled()
+    app.meander = Meander(config: config, metrics: HTTPMetrics(), contract: contract)
     app.logger.logLevel = config.logLevel
 
     try configureDatabase(app, config: config)
@@ -20,6 +21,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(MetricsMiddleware(metrics: app.meander.metrics))
     app.middleware.use(ProblemMiddleware(routes: app.routes))
     app.middleware.use(BodyLimitMiddleware(maxBodySize: config.maxBodySize))
+    app.middleware.use(ContractValidationMiddleware(contract: contract))
 
     let transport = VaporTransport(routesBuilder: app.grouped(RequestContextMiddleware()))
     try APIHandler().registerHandlers(
@@ -49,6 +51,8 @@ private func configureDatabase(_ app: Application, config: AppConfig) throws {
 public struct Meander: Sendable {
     public let config: AppConfig
     public let metrics: HTTPMetrics
+    /// The OpenAPI document, parsed: operations, parameters, body schemas and permissions.
+    let contract: OpenAPIContract
 }
 
 extension Application {

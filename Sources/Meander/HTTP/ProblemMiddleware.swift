@@ -16,8 +16,9 @@ struct ProblemMiddleware: AsyncMiddleware {
             let appError = Self.appError(for: error, request: request, routes: routes)
             if appError.code == .internalError {
                 // The error text may quote request data, so it goes to the log at error level only as its type.
+                let underlying = (error as? ServerError)?.underlyingError ?? error
                 request.logger.error(
-                    "unhandled error", metadata: ["error_type": .string(String(reflecting: type(of: error)))])
+                    "unhandled error", metadata: ["error_type": .string(String(reflecting: type(of: underlying)))])
                 request.logger.debug("unhandled error detail", metadata: ["error": .string(String(describing: error))])
             }
             return Self.response(for: appError, request: request)

@@ -18,25 +18,35 @@ struct SeedGlobalActivityTypes: AsyncMigration {
     }
 
     static let rows: [Row] = [
-        Row(key: "home_visit", nameNb: "Hjemmebesøk", nameEn: "Home visit", category: .oneToOne,
+        Row(
+            key: "home_visit", nameNb: "Hjemmebesøk", nameEn: "Home visit", category: .oneToOne,
             reportable: true, requiresEvidence: false, defaultDurationMinutes: 90, sortOrder: 10),
-        Row(key: "phone_call", nameNb: "Telefonsamtale", nameEn: "Phone call", category: .oneToOne,
+        Row(
+            key: "phone_call", nameNb: "Telefonsamtale", nameEn: "Phone call", category: .oneToOne,
             reportable: true, requiresEvidence: false, defaultDurationMinutes: 30, sortOrder: 20),
-        Row(key: "video_call", nameNb: "Videosamtale", nameEn: "Video call", category: .oneToOne,
+        Row(
+            key: "video_call", nameNb: "Videosamtale", nameEn: "Video call", category: .oneToOne,
             reportable: true, requiresEvidence: false, defaultDurationMinutes: 45, sortOrder: 30),
-        Row(key: "group_meeting", nameNb: "Gruppemøte", nameEn: "Group meeting", category: .group,
+        Row(
+            key: "group_meeting", nameNb: "Gruppemøte", nameEn: "Group meeting", category: .group,
             reportable: true, requiresEvidence: true, defaultDurationMinutes: 120, sortOrder: 40),
-        Row(key: "escort_to_appointment", nameNb: "Følge til avtale", nameEn: "Escort to appointment",
+        Row(
+            key: "escort_to_appointment", nameNb: "Følge til avtale", nameEn: "Escort to appointment",
             category: .oneToOne, reportable: true, requiresEvidence: false, defaultDurationMinutes: 180, sortOrder: 50),
-        Row(key: "information_stand", nameNb: "Informasjonsstand", nameEn: "Information stand", category: .information,
+        Row(
+            key: "information_stand", nameNb: "Informasjonsstand", nameEn: "Information stand", category: .information,
             reportable: true, requiresEvidence: true, defaultDurationMinutes: 180, sortOrder: 60),
-        Row(key: "course_day", nameNb: "Kursdag", nameEn: "Course day", category: .course,
+        Row(
+            key: "course_day", nameNb: "Kursdag", nameEn: "Course day", category: .course,
             reportable: true, requiresEvidence: true, defaultDurationMinutes: 360, sortOrder: 70),
-        Row(key: "mentor_training", nameNb: "Likepersonopplæring", nameEn: "Peer mentor training",
+        Row(
+            key: "mentor_training", nameNb: "Likepersonopplæring", nameEn: "Peer mentor training",
             category: .course, reportable: true, requiresEvidence: true, defaultDurationMinutes: 180, sortOrder: 80),
-        Row(key: "event_participation", nameNb: "Deltakelse på arrangement", nameEn: "Event participation",
+        Row(
+            key: "event_participation", nameNb: "Deltakelse på arrangement", nameEn: "Event participation",
             category: .event, reportable: true, requiresEvidence: false, defaultDurationMinutes: 120, sortOrder: 90),
-        Row(key: "digital_message", nameNb: "Digital melding", nameEn: "Digital message", category: .oneToOne,
+        Row(
+            key: "digital_message", nameNb: "Digital melding", nameEn: "Digital message", category: .oneToOne,
             reportable: false, requiresEvidence: false, defaultDurationMinutes: 15, sortOrder: 100),
     ]
 

@@ -21,7 +21,7 @@ final class Notification: Model, @unchecked Sendable {
         case emailVerification = "email_verification"
         case passwordReset = "password_reset"
         case securityAlert = "security_alert"
-        case membershipInvited = "membership_invited"
+        case invitation
         case membershipPaused = "membership_paused"
         case contactAssigned = "contact_assigned"
         case activityRejected = "activity_rejected"

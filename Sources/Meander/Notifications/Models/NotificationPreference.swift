@@ -75,9 +75,10 @@ final class NotificationPreference: Model, @unchecked Sendable {
     var scenarioOverrides: [Notification.Scenario: [Notification.Channel]] {
         get {
             let raw = JSONText.decode([String: [Notification.Channel]].self, from: scenarioOverridesJSON) ?? [:]
-            return Dictionary(uniqueKeysWithValues: raw.compactMap { key, channels in
-                Notification.Scenario(rawValue: key).map { ($0, channels) }
-            })
+            return Dictionary(
+                uniqueKeysWithValues: raw.compactMap { key, channels in
+                    Notification.Scenario(rawValue: key).map { ($0, channels) }
+                })
         }
         set { scenarioOverridesJSON = Self.encode(newValue) }
     }

@@ -1,0 +1,104 @@
+import Foundation
+import Vapor
+
+/// Checks every request to a documented operation against the contract before the handler runs: path and query
+/// parameters (`invalid_parameter`), the body's media type (`unsupported_media_type`), JSON syntax
+/// (`malformed_json`) and the body's schema (`validation_failed`, one entry per bad field).
+struct ContractValidationMiddleware: AsyncMiddleware {
+    let contract: OpenAPIContract
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let operation = request.contractOperation(in: contract) {
+            try validateParameters(of: operation, request)
+            try validateBody(of: operation, request)
+        }
+        return try await next.respond(to: request)
+    }
+
+    private func validateParameters(of operation: OpenAPIContract.Operation, _ request: Request) throws {
+        var errors: [AppError.FieldError] = []
+        let query = Self.queryItems(request.url.query)
+        for parameter in operation.parameters {
+            switch parameter.location {
+            case .path:
+                guard let value = request.parameters.get(parameter.name) else { continue }
+                SchemaValidator.validateParameter([value], name: parameter.name, schema: parameter.schema, errors: &errors)
+            case .query:
+                guard let values = query[parameter.name] else {
+                    if parameter.required {
+                        errors.append(.init(field: parameter.name, code: "required", message: "This parameter is required."))
+                    }
+                    continue
+                }
+                SchemaValidator.validateParameter(values, name: parameter.name, schema: parameter.schema, errors: &errors)
+            case .header, .cookie:
+                continue
+            }
+        }
+        guard errors.isEmpty else {
+            let names = Set(errors.map(\.field)).sorted().joined(separator: ", ")
+            throw AppError(.invalidParameter, "Invalid parameter(s): \(names).", fieldErrors: errors)
+        }
+    }
+
+    private func validateBody(of operation: OpenAPIContract.Operation, _ request: Request) throws {
+        guard !operation.requestBodies.isEmpty else { return }
+        let body = request.body.data
+        let isEmpty = (body?.readableBytes ?? 0) == 0
+        if isEmpty {
+            if operation.requestBodyRequired {
+                throw AppError.validation([.init(field: "/", code: "required", message: "A request body is required.")])
+            }
+            return
+        }
+        let mediaType = request.headers.contentType.map { "\($0.type)/\($0.subType)".lowercased() }
+        guard let mediaType, let schema = operation.requestBodies[mediaType] else {
+            let accepted = operation.requestBodies.keys.sorted().joined(separator: ", ")
+            throw AppError(
+                .unsupportedMediaType,
+                "Send the body as \(accepted), not \(mediaType ?? "a body without Content-Type").")
+        }
+        guard mediaType == "application/json", let body else { return }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))
+        } catch {
+            throw AppError(.malformedJSON, "The request body is not valid JSON.")
+        }
+        var errors: [AppError.FieldError] = []
+        SchemaValidator.validate(value, against: schema, at: "/", errors: &errors)
+        guard errors.isEmpty else { throw AppError.validation(errors) }
+    }
+
+    /// Query items by name, percent-decoded, `+` read as a space.
+    static func queryItems(_ query: String?) -> [String: [String]] {
+        guard let query, !query.isEmpty else { return [:] }
+        var items: [String: [String]] = [:]
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let name = decode(parts[0])
+            items[name, default: []].append(parts.count > 1 ? decode(parts[1]) : "")
+        }
+        return items
+    }
+}
+
+extension Request {
+    /// The contract operation this request's matched route serves, if any.
+    func contractOperation(in contract: OpenAPIContract) -> OpenAPIContract.Operation? {
+        guard let route else { return nil }
+        let components = route.path.map { component -> String in
+            switch component {
+            case .constant(let value): value
+            case .parameter: "{}"
+            case .anything: "*"
+            case .catchall: "**"
+            }
+        }
+        return contract.operation(method: method.rawValue, pathComponents: components)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A parsed JSON value that keeps booleans, integers and other numbers apart, for schema validation.
+enum JSONValue: Decodable, Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let bool = try? container.decode(Bool.self) {
+            self = .bool(bool)
+        } else if let integer = try? container.decode(Int64.self) {
+            self = .integer(integer)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(number)
+        } else if let string = try? container.decode(String.self) {
+            self = .string(string)
+        } else if let array = try? container.decode([JSONValue].self) {
+            self = .array(array)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    /// The JSON Schema type name of this value.
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .integer: "integer"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    var numericValue: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .number(let value): value
+        default: nil
+        }
+    }
+
+    /// Compares with a value from the parsed contract (an `enum` entry).
+    func matches(_ contractValue: any Sendable) -> Bool {
+        switch (self, contractValue) {
+        case (.string(let lhs), let rhs as String): lhs == rhs
+        case (.bool(let lhs), let rhs as Bool): lhs == rhs
+        case (.integer(let lhs), let rhs as Int): lhs == Int64(rhs)
+        case (.number(let lhs), let rhs as Double): lhs == rhs
+        case (.null, let rhs as String): rhs == "null"
+        default: false
+        }
+    }
+}

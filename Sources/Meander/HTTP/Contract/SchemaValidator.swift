@@ -1,0 +1,225 @@
+import Foundation
+
+/// Validates JSON values and raw parameter strings against the JSON Schema subset the contract uses:
+/// `type` (with `null`), `enum`, string lengths, `pattern` and formats (`uuid`, `date-time`, `date`, `email`),
+/// numeric bounds and `int32`/`int64`, arrays (`items`, sizes, `uniqueItems`), objects (`required`,
+/// `properties`, `additionalProperties`, sizes) and `allOf`/`anyOf`/`oneOf`.
+///
+/// The generated server code decodes types but enforces none of these constraints; doing it here, from the same
+/// document, gives every bad field its own error and keeps the contract and the checks in step.
+enum SchemaValidator {
+    typealias Schema = OpenAPIContract.Schema
+
+    /// Validates `value` and appends one error per bad field, named by its JSON pointer.
+    static func validate(_ value: JSONValue, against schema: Schema, at pointer: String, errors: inout [AppError.FieldError]) {
+        let before = errors.count
+        if let allOf = schema["allOf"] as? [any Sendable] {
+            for case let part as Schema in allOf {
+                validate(value, against: part, at: pointer, errors: &errors)
+            }
+        }
+        for key in ["anyOf", "oneOf"] {
+            guard let options = schema[key] as? [any Sendable] else { continue }
+            let passes = options.contains { option in
+                guard let option = option as? Schema else { return false }
+                var scratch: [AppError.FieldError] = []
+                validate(value, against: option, at: pointer, errors: &scratch)
+                return scratch.isEmpty
+            }
+            if !passes {
+                errors.append(.init(field: pointer, code: "invalid_value", message: "Matches none of the allowed shapes."))
+            }
+        }
+        guard errors.count == before else { return }
+
+        let types = allowedTypes(schema)
+        if let types, !types.contains(value.typeName), !(value.typeName == "integer" && types.contains("number")) {
+            errors.append(
+                .init(
+                    field: pointer, code: value == .null ? "required" : "invalid_type",
+                    message: value == .null
+                        ? "This field may not be null." : "Expected \(types.sorted().joined(separator: " or ")), got \(value.typeName)."))
+            return
+        }
+        if let allowed = schema["enum"] as? [any Sendable], !allowed.contains(where: { value.matches($0) }) {
+            let names = allowed.map { "\($0)" }.joined(separator: ", ")
+            errors.append(.init(field: pointer, code: "invalid_value", message: "Must be one of: \(names)."))
+            return
+        }
+        switch value {
+        case .string(let string):
+            validateString(string, schema: schema, pointer: pointer, errors: &errors)
+        case .integer, .number:
+            validateNumber(value, schema: schema, pointer: pointer, errors: &errors)
+        case .array(let items):
+            validateArray(items, schema: schema, pointer: pointer, errors: &errors)
+        case .object(let object):
+            validateObject(object, schema: schema, pointer: pointer, errors: &errors)
+        case .null, .bool:
+            break
+        }
+    }
+
+    /// Converts a raw parameter value to JSON by the schema's type, then validates it.
+    static func validateParameter(
+        _ raw: [String], name: String, schema: Schema, errors: inout [AppError.FieldError]
+    ) {
+        let types = allowedTypes(schema) ?? ["string"]
+        if types.contains("array") {
+            let itemSchema = schema["items"] as? Schema ?? [:]
+            let values = raw.map { convert($0, to: allowedTypes(itemSchema) ?? ["string"]) }
+            validate(.array(values), against: schema, at: name, errors: &errors)
+            return
+        }
+        guard raw.count <= 1 else {
+            errors.append(.init(field: name, code: "invalid_value", message: "Give this parameter once."))
+            return
+        }
+        validate(convert(raw.first ?? "", to: types), against: schema, at: name, errors: &errors)
+    }
+
+    private static func convert(_ raw: String, to types: Set<String>) -> JSONValue {
+        if types.contains("integer"), let integer = Int64(raw) { return .integer(integer) }
+        if types.contains("number"), let number = Double(raw), number.isFinite { return .number(number) }
+        if types.contains("boolean"), raw == "true" || raw == "false" { return .bool(raw == "true") }
+        return .string(raw)
+    }
+
+    private static func allowedTypes(_ schema: Schema) -> Set<String>? {
+        if let single = schema["type"] as? String { return [single] }
+        if let many = schema["type"] as? [any Sendable] { return Set(many.compactMap { $0 as? String }) }
+        return nil
+    }
+
+    private static func validateString(
+        _ string: String, schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+    ) {
+        let length = string.count
+        if let minimum = schema["minLength"] as? Int, length < minimum {
+            errors.append(
+                .init(
+                    field: pointer, code: minimum == 1 ? "required" : "too_short",
+                    message: minimum == 1 ? "Must not be empty." : "Must be at least \(minimum) characters."))
+            return
+        }
+        if let maximum = schema["maxLength"] as? Int, length > maximum {
+            errors.append(.init(field: pointer, code: "too_long", message: "Must be at most \(maximum) characters."))
+            return
+        }
+        if let pattern = schema["pattern"] as? String,
+            let regex = try? NSRegularExpression(pattern: pattern),
+            regex.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) == nil
+        {
+            errors.append(.init(field: pointer, code: "invalid_format", message: "Must match the pattern \(pattern)."))
+            return
+        }
+        if let format = schema["format"] as? String, !matchesFormat(string, format) {
+            errors.append(.init(field: pointer, code: "invalid_format", message: "Must be a valid \(format)."))
+        }
+    }
+
+    static func matchesFormat(_ string: String, _ format: String) -> Bool {
+        switch format {
+        case "uuid":
+            return UUID(uuidString: string) != nil
+        case "date-time":
+            return parseDateTime(string) != nil
+        case "date":
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withFullDate]
+            return string.count == 10 && formatter.date(from: string) != nil
+        case "email":
+            let parts = string.split(separator: "@", omittingEmptySubsequences: false)
+            return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+                && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".")
+                && !string.contains(where: { $0.isWhitespace || $0.isNewline })
+        default:
+            return true
+        }
+    }
+
+    /// RFC 3339 date-time, with or without fractional seconds.
+    static func parseDateTime(_ string: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        if let date = plain.date(from: string) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: string)
+    }
+
+    private static func validateNumber(
+        _ value: JSONValue, schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+    ) {
+        guard let number = value.numericValue else { return }
+        var lower = (schema["minimum"] as? Int).map(Double.init) ?? schema["minimum"] as? Double
+        var upper = (schema["maximum"] as? Int).map(Double.init) ?? schema["maximum"] as? Double
+        switch schema["format"] as? String {
+        case "int32":
+            lower = max(lower ?? -Double.infinity, Double(Int32.min))
+            upper = min(upper ?? Double.infinity, Double(Int32.max))
+        case "int64":
+            lower = max(lower ?? -Double.infinity, Double(Int64.min))
+            upper = min(upper ?? Double.infinity, Double(Int64.max))
+        default:
+            break
+        }
+        if let lower, number < lower {
+            errors.append(.init(field: pointer, code: "out_of_range", message: "Must be at least \(format(lower))."))
+        } else if let upper, number > upper {
+            errors.append(.init(field: pointer, code: "out_of_range", message: "Must be at most \(format(upper))."))
+        }
+    }
+
+    private static func format(_ number: Double) -> String {
+        number.rounded() == number && abs(number) < 1e18 ? String(Int64(number)) : String(number)
+    }
+
+    private static func validateArray(
+        _ items: [JSONValue], schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+    ) {
+        if let minimum = schema["minItems"] as? Int, items.count < minimum {
+            errors.append(.init(field: pointer, code: "too_short", message: "Must have at least \(minimum) item(s)."))
+        }
+        if let maximum = schema["maxItems"] as? Int, items.count > maximum {
+            errors.append(.init(field: pointer, code: "too_long", message: "Must have at most \(maximum) item(s)."))
+        }
+        if schema["uniqueItems"] as? Bool == true {
+            for (index, item) in items.enumerated() where items[..<index].contains(item) {
+                errors.append(.init(field: "\(pointer)/\(index)", code: "duplicate", message: "Items must be unique."))
+                break
+            }
+        }
+        if let itemSchema = schema["items"] as? Schema {
+            for (index, item) in items.enumerated() {
+                validate(item, against: itemSchema, at: "\(pointer)/\(index)", errors: &errors)
+            }
+        }
+    }
+
+    private static func validateObject(
+        _ object: [String: JSONValue], schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+    ) {
+        let base = pointer == "/" ? "" : pointer
+        let properties = schema["properties"] as? Schema ?? [:]
+        for case let name as String in (schema["required"] as? [any Sendable]) ?? [] where object[name] == nil {
+            errors.append(.init(field: "\(base)/\(name)", code: "required", message: "This field is required."))
+        }
+        if let minimum = schema["minProperties"] as? Int, object.count < minimum {
+            errors.append(.init(field: pointer, code: "too_short", message: "Must have at least \(minimum) field(s)."))
+        }
+        if let maximum = schema["maxProperties"] as? Int, object.count > maximum {
+            errors.append(.init(field: pointer, code: "too_long", message: "Must have at most \(maximum) field(s)."))
+        }
+        for name in object.keys.sorted() {
+            let value = object[name]!
+            if let propertySchema = properties[name] as? Schema {
+                validate(value, against: propertySchema, at: "\(base)/\(name)", errors: &errors)
+            } else if schema["additionalProperties"] as? Bool == false {
+                errors.append(.init(field: "\(base)/\(name)", code: "unknown_field", message: "This field is not allowed."))
+            } else if let additional = schema["additionalProperties"] as? Schema {
+                validate(value, against: additional, at: "\(base)/\(name)", errors: &errors)
+            }
+        }
+    }
+}
