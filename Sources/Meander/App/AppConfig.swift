@@ -41,6 +41,22 @@ public struct AppConfig: Sendable, Equatable {
     public var maxBodySize: Int
     /// `MEANDER_DB_POOL_SIZE`: connections per event loop (default 4 on PostgreSQL).
     public var databasePoolSize: Int
+    /// `MEANDER_ACCESS_TOKEN_TTL`: access-token lifetime in seconds (default and maximum 900).
+    public var accessTokenLifetime: TimeInterval = 900
+    /// `MEANDER_SESSION_IDLE_TIMEOUT`: a session unused this long (seconds) ends (default 14 days).
+    public var sessionIdleTimeout: TimeInterval = 14 * 86_400
+    /// `MEANDER_SESSION_MAX_LIFETIME`: a session ends this long (seconds) after sign-in, whatever (default 90 days).
+    public var sessionMaxLifetime: TimeInterval = 90 * 86_400
+    /// `MEANDER_REFRESH_GRACE_SECONDS`: how long a spent refresh token still returns its successor (default 10).
+    public var refreshGracePeriod: TimeInterval = 10
+    /// `MEANDER_PASSWORD_HASH_COST`: the bcrypt cost (default 12, at least 10; tests set it lower directly).
+    public var passwordHashCost: Int = 12
+    /// `MEANDER_PUBLIC_URL`: the base URL in links sent by e-mail (default `http://127.0.0.1:8080`).
+    public var publicURL: String = "http://127.0.0.1:8080"
+    /// `MEANDER_DEMO_PASSWORD`: the password of the demo logins (default `demo-password-2026`).
+    public var demoPassword: String = "demo-password-2026"
+    /// The sign-in and password-reset throttle rules (fixed in production; tests widen the windows).
+    var loginThrottle = LoginThrottle.Policies()
 
     public init(
         database: Database,
@@ -150,6 +166,27 @@ extension AppConfig {
         }
         let maxBodySize = positiveInt("MEANDER_MAX_BODY_SIZE", default: 1 << 20, max: 1 << 30)
         let poolSize = positiveInt("MEANDER_DB_POOL_SIZE", default: 4, max: 100)
+        let accessTokenLifetime = positiveInt("MEANDER_ACCESS_TOKEN_TTL", default: 900, max: 900)
+        let idleTimeout = positiveInt("MEANDER_SESSION_IDLE_TIMEOUT", default: 14 * 86_400, max: 365 * 86_400)
+        let maxLifetime = positiveInt("MEANDER_SESSION_MAX_LIFETIME", default: 90 * 86_400, max: 730 * 86_400)
+        let grace = positiveInt("MEANDER_REFRESH_GRACE_SECONDS", default: 10, max: 60)
+        var hashCost = 12
+        if let raw = value("MEANDER_PASSWORD_HASH_COST") {
+            if let cost = Int(raw), (10...16).contains(cost) {
+                hashCost = cost
+            } else {
+                problems.append("MEANDER_PASSWORD_HASH_COST: '\(raw)' is not a whole number between 10 and 16")
+            }
+        }
+        let publicURL = value("MEANDER_PUBLIC_URL") ?? "http://127.0.0.1:8080"
+        let publicComponents = URLComponents(string: publicURL)
+        if !["http", "https"].contains(publicComponents?.scheme ?? "") || (publicComponents?.host ?? "").isEmpty {
+            problems.append("MEANDER_PUBLIC_URL: '\(publicURL)' is not an http(s) URL")
+        }
+        let demoPassword = value("MEANDER_DEMO_PASSWORD") ?? "demo-password-2026"
+        if demoPassword.count < 8 {
+            problems.append("MEANDER_DEMO_PASSWORD: must be at least 8 characters")
+        }
 
         let isEmbedded = if case .sqlite = database { true } else { false }
         // Secrets are only generated into the data directory once everything else is known to be right, so that a
@@ -178,7 +215,7 @@ extension AppConfig {
         let masterKey = secret("MEANDER_MASTER_KEY", file: masterKeyFile)
 
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
-        return AppConfig(
+        var config = AppConfig(
             database: database,
             dataDirectory: dataDirectory,
             tokenSigningKey: tokenSigningKey,
@@ -188,6 +225,14 @@ extension AppConfig {
             maxBodySize: maxBodySize,
             databasePoolSize: poolSize
         )
+        config.accessTokenLifetime = TimeInterval(accessTokenLifetime)
+        config.sessionIdleTimeout = TimeInterval(idleTimeout)
+        config.sessionMaxLifetime = TimeInterval(maxLifetime)
+        config.refreshGracePeriod = TimeInterval(grace)
+        config.passwordHashCost = hashCost
+        config.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        config.demoPassword = demoPassword
+        return config
     }
 
     struct URLProblem: Error {

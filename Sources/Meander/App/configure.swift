@@ -3,15 +3,20 @@ import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
 import OpenAPIVapor
+import SQLKit
 import Vapor
 
 /// Wires one application: databases, migrations, middleware and the API, all from one `AppConfig`.
 public func configure(_ app: Application, config: AppConfig) async throws {
     let contract = try OpenAPIContract.bundled()
-    app.meander = Meander(config: config, metrics: HTTPMetrics(), contract: contract)
+    try contract.checkPermissionsDeclared()
+    let tokens = await TokenService(
+        signingKey: config.tokenSigningKey, accessTokenLifetime: config.accessTokenLifetime)
+    app.meander = Meander(config: config, metrics: HTTPMetrics(), contract: contract, tokens: tokens)
     app.logger.logLevel = config.logLevel
 
     try configureDatabase(app, config: config)
+    try await prepareSQLiteConnections(app, config: config)
     app.migrations.add(MigrationList.all)
 
     app.routes.defaultMaxBodySize = ByteCount(value: config.maxBodySize)
@@ -19,8 +24,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(RequestIDMiddleware())
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
     app.middleware.use(MetricsMiddleware(metrics: app.meander.metrics))
+    app.middleware.use(NoStoreMiddleware())
     app.middleware.use(ProblemMiddleware(routes: app.routes))
     app.middleware.use(BodyLimitMiddleware(maxBodySize: config.maxBodySize))
+    app.middleware.use(AccessMiddleware(contract: contract))
     app.middleware.use(ContractValidationMiddleware(contract: contract))
 
     let transport = VaporTransport(routesBuilder: app.grouped(RequestContextMiddleware()))
@@ -31,6 +38,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(MigrateCommand(), as: "migrate")
     app.asyncCommands.use(SeedCommand(), as: "seed")
     app.asyncCommands.use(DemoCommand(), as: "demo")
+    app.asyncCommands.use(AuditCommand(), as: "audit")
 }
 
 private func configureDatabase(_ app: Application, config: AppConfig) throws {
@@ -47,12 +55,29 @@ private func configureDatabase(_ app: Application, config: AppConfig) throws {
     }
 }
 
+/// SQLite allows one writer at a time. Each event loop keeps one connection; give every connection a busy timeout so
+/// that a writer waits for the lock instead of failing with `SQLITE_BUSY`, and use write-ahead logging so that
+/// readers never wait for writers.
+private func prepareSQLiteConnections(_ app: Application, config: AppConfig) async throws {
+    guard case .sqlite = config.database else { return }
+    for eventLoop in app.eventLoopGroup.makeIterator() {
+        guard let database = app.databases.database(logger: app.logger, on: eventLoop) as? any SQLDatabase else { continue }
+        try await database.raw("PRAGMA busy_timeout = 10000").run()
+        try await database.raw("PRAGMA journal_mode = WAL").run()
+        try await database.raw("PRAGMA synchronous = NORMAL").run()
+    }
+}
+
 /// Meander's per-application state.
 public struct Meander: Sendable {
     public let config: AppConfig
     public let metrics: HTTPMetrics
     /// The OpenAPI document, parsed: operations, parameters, body schemas and permissions.
     let contract: OpenAPIContract
+    /// Signs and verifies access tokens; makes refresh and link tokens.
+    let tokens: TokenService
+    /// Refreshes of one token in this app instance take turns (see `RefreshRotation.rotate`).
+    let refreshesInFlight = KeyedAsyncLock<String>()
 }
 
 extension Application {

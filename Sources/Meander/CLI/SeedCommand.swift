@@ -24,7 +24,8 @@ struct SeedCommand: AsyncCommand {
             throw AppError(.conflict, "The database is not empty.")
         }
         let summary = try await DemoData.load(
-            into: app.db, size: size, seed: signature.seed ?? DemoDataGenerator.defaultSeed, logger: app.logger)
+            into: app.db, size: size, seed: signature.seed ?? DemoDataGenerator.defaultSeed, logger: app.logger,
+            password: app.meander.config.demoPassword)
         context.console.print(summary.description)
     }
 }
@@ -47,7 +48,8 @@ struct DemoCommand: AsyncCommand {
         if try await DemoData.isDatabaseEmpty(app.db) {
             context.console.print("Loading the small demo data set…")
             let summary = try await DemoData.load(
-                into: app.db, size: .small, seed: DemoDataGenerator.defaultSeed, logger: app.logger)
+                into: app.db, size: .small, seed: DemoDataGenerator.defaultSeed, logger: app.logger,
+                password: app.meander.config.demoPassword)
             context.console.print(summary.description)
         } else {
             context.console.print("The database already holds data; not loading the demo data set again.")
@@ -66,6 +68,13 @@ struct DemoCommand: AsyncCommand {
         context.console.print("  API contract: http://\(shownHost):\(port)/openapi.yaml")
         context.console.print("  Health:       http://\(shownHost):\(port)/health/ready")
         context.console.print("  Data:         \(app.meander.config.dataDirectory)")
+        context.console.print("")
+        context.console.print("Demo logins, all with the password \(app.meander.config.demoPassword):")
+        for login in DemoData.logins {
+            context.console.print("  \(login.email.padding(toLength: 34, withPad: " ", startingAt: 0)) \(login.role)")
+        }
+        context.console.print("Sign in: curl -s http://\(shownHost):\(port)/api/v1/auth/login -H 'Content-Type: application/json' \\")
+        context.console.print("  -d '{\"email\":\"\(DemoData.logins[1].email)\",\"password\":\"\(app.meander.config.demoPassword)\"}'")
         context.console.print("Press Ctrl-C to stop.")
     }
 }

@@ -32,16 +32,18 @@ struct DemoSummary: Sendable, CustomStringConvertible, Equatable {
 
 /// Entry points of the demo data set, used by `meander seed` and `meander demo`.
 enum DemoData {
-    /// The password of every demo user, printed by `meander demo`; it is public, so demo data must never reach
-    /// a production database.
+    /// The default password of every demo user (`MEANDER_DEMO_PASSWORD` overrides it), printed by `meander demo`;
+    /// it is public, so demo data must never reach a production database.
     static let password = "demo-password-2026"
 
-    /// The fixed sign-in accounts, whatever the seed and size.
+    /// The fixed sign-in accounts, one per role, whatever the seed and size: `<role>@demo.meander.no`, in the
+    /// demo's first chapter, or its national organisation for the admin roles.
     static let logins: [(email: String, role: String)] = [
-        (email: "admin@demo.meander.no", role: "org_admin, national_admin"),
-        (email: "platform@demo.meander.no", role: "platform_admin"),
+        (email: "peer_mentor@demo.meander.no", role: "peer_mentor"),
         (email: "coordinator@demo.meander.no", role: "coordinator"),
-        (email: "mentor@demo.meander.no", role: "peer_mentor"),
+        (email: "org_admin@demo.meander.no", role: "org_admin"),
+        (email: "national_admin@demo.meander.no", role: "national_admin"),
+        (email: "platform_admin@demo.meander.no", role: "platform_admin"),
     ]
 
     static func isDatabaseEmpty(_ db: any Database) async throws -> Bool {
@@ -53,12 +55,13 @@ enum DemoData {
     /// The same seed writes the same rows (ids and values) on every run; only Fluent's `created_at`/`updated_at`
     /// timestamps and the salt of the shared password hash differ. `progress` draws a bar per table on stderr.
     static func load(
-        into db: any Database, size: DemoSize, seed: UInt64, logger: Logger,
+        into db: any Database, size: DemoSize, seed: UInt64, logger: Logger, password: String = DemoData.password,
         progress: ProgressReporter? = ProgressReporter()
     ) async throws -> DemoSummary {
         let start = ContinuousClock.now
         logger.info("Loading the \(size.rawValue) demo data set", metadata: ["seed": "\(seed)"])
-        let passwordHash = try Bcrypt.hash(password, cost: 10)
+        // One hash for every demo user keeps loading fast; cost 10 is bcrypt's floor for real use.
+        let passwordHash = try PasswordHasher(cost: 10).hash(password)
         let generator = DemoDataGenerator(
             plan: DemoPlan(size: size), seed: seed, passwordHash: passwordHash, writer: DemoWriter(db: db, progress: progress),
             logger: logger)

@@ -42,9 +42,9 @@ extension DemoDataGenerator {
         let chunkCount = (total + plan.activityChunk - 1) / plan.activityChunk
         let writer = self.writer
 
-        // Generation overlaps writing: up to `concurrentWrites` chunks are being written (each in its own
-        // transaction, on its own connection) while the next one is generated.
-        var inFlight: [Task<Void, any Error>] = []
+        // Generating chunk k + 1 (on this task) overlaps writing chunk k (on the connection's event loop, where
+        // Fluent does its per-row work; a second transaction in flight would queue on that same loop).
+        var pending: Task<Void, any Error>?
         var written = 0
         do {
             for chunk in 0..<chunkCount {
@@ -55,19 +55,17 @@ extension DemoDataGenerator {
                 for _ in 0..<count {
                     models.append(makeActivity(&rng, context: context))
                 }
-                if inFlight.count >= writer.concurrentWrites {
-                    try await inFlight.removeFirst().value
+                if let pending {
+                    try await pending.value
                     written += plan.activityChunk
                     writer.report(Activity.schema, done: written, total: total)
                 }
                 let batch = models
-                inFlight.append(Task { try await writer.insert(batch) })
+                pending = Task { try await writer.insert(batch) }
             }
-            for task in inFlight {
-                try await task.value
-            }
+            try await pending?.value
         } catch {
-            inFlight.forEach { $0.cancel() }
+            pending?.cancel()
             throw error
         }
         writer.report(Activity.schema, done: total, total: total)
@@ -131,7 +129,8 @@ extension DemoDataGenerator {
             let destination = rng.pick(Self.abroad)
             (countryCode, place) = (destination.country, destination.place)
         } else {
-            municipalityCode = contact?.municipalityCode
+            municipalityCode =
+                contact?.municipalityCode
                 ?? (rng.chance(0.7) ? chapter.town?.code : pickMunicipality(&rng, chapter: chapter).code)
             place = type.place(&rng)
         }

@@ -33,7 +33,9 @@ extension DemoDataGenerator {
                     municipalityCode: municipality.code, countyCode: municipality.countyCode,
                     status: status,
                     consentGivenAt: DemoCalendar.date(day: consentDay, minute: rng.int(480...1_080)),
-                    consentScope: rng.pick(["registration", "registration,contact_by_phone", "registration,contact_by_phone,share_with_mentor"]),
+                    consentScope: rng.pick([
+                        "registration", "registration,contact_by_phone", "registration,contact_by_phone,share_with_mentor",
+                    ]),
                     createdByID: coordinator)
                 contactModels.append(contact)
                 let contactIndex = Int32(contacts.count)

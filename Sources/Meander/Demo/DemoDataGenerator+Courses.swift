@@ -46,8 +46,10 @@ extension DemoDataGenerator {
             }
         }
 
-        func makeCourse(org: DemoOrg, owner: UUID, members: [UUID], year: Int, online: Bool, place: String,
-                        rng: inout SeededRandom) {
+        func makeCourse(
+            org: DemoOrg, owner: UUID, members: [UUID], year: Int, online: Bool, place: String,
+            rng: inout SeededRandom
+        ) {
             let template = rng.pick(Self.courseTemplates)
             let yearStart = DemoCalendar.day(year: year, month: 1, day: 1)
             var startDay = rng.int((yearStart + 14)...(yearStart + 330))
@@ -62,10 +64,11 @@ extension DemoDataGenerator {
             let started = startDay < DemoCalendar.referenceDay
             let status: Course.Status =
                 finished ? (rng.chance(0.9) ? .completed : .cancelled) : started || rng.chance(0.8) ? .published : .draft
-            let weekday = ["mandager", "tirsdager", "onsdager", "torsdager", "fredager"][DemoCalendar.weekday(day: startDay)]
-            let schedule = template.sessions > 1
-                ? "\(weekday.prefix(1).uppercased() + weekday.dropFirst()) \(startMinute / 60 + 1)–\(startMinute / 60 + 3), \(template.sessions) ganger"
-                : "Heldag"
+            // Oslo local time is UTC + 1 in winter, UTC + 2 in summer; the schedule shows winter time.
+            let weekday = ["Mandager", "Tirsdager", "Onsdager", "Torsdager", "Fredager"][DemoCalendar.weekday(day: startDay)]
+            let localHour = startMinute / 60 + 1
+            let schedule =
+                template.sessions > 1 ? "\(weekday) \(localHour)–\(localHour + 2), \(template.sessions) ganger" : "Heldag"
             let courseID = rng.uuid()
             courses.append(
                 Course(

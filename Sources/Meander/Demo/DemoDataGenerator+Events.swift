@@ -38,7 +38,8 @@ extension DemoDataGenerator {
             let startsAt = DemoCalendar.date(day: day, minute: minute)
             let endsAt = DemoCalendar.date(day: day, minute: minute + hours * 60)
             let title =
-                month == 12 ? rng.pick(["Julebord", "Juleavslutning"])
+                month == 12
+                ? rng.pick(["Julebord", "Juleavslutning"])
                 : month == 6 ? "Sommeravslutning" : rng.pick(Self.eventTitles)
             let isOnline = rng.chance(0.1)
             let town = org.town?.name ?? rng.pick(chapters.filter { $0.regionIndex == org.regionIndex }).town?.name ?? "Oslo"
@@ -53,8 +54,10 @@ extension DemoDataGenerator {
                     id: id, organizationID: org.id, createdByID: createdBy,
                     title: title + (visibility == .subtree ? " i regionen" : ""), startsAt: startsAt, endsAt: endsAt,
                     details: "Velkommen til \(title.lowercased()) i \(org.name)! Si gjerne fra om du trenger tilrettelegging.",
-                    place: isOnline ? nil : rng.pick(["Frivilligsentralen", "Samfunnshuset", "Biblioteket", "Kulturhuset"])
-                        + " i " + town,
+                    place: isOnline
+                        ? nil
+                        : rng.pick(["Frivilligsentralen", "Samfunnshuset", "Biblioteket", "Kulturhuset"])
+                            + " i " + town,
                     isOnline: isOnline, capacity: capacity,
                     registrationDeadline: DemoCalendar.date(day: day - 2, minute: 1_320), visibility: visibility,
                     status: status, countsForBufdir: counts, activityTypeID: counts ? eventTypeID : nil))

@@ -115,7 +115,8 @@ extension DemoDataGenerator {
                         items.append(item)
                     }
 
-                    let title = (allMileage ? "Kjøregodtgjørelse " : "Utlegg ") + DemoCalendar.monthNames[month - 1]
+                    let title =
+                        (allMileage ? "Kjøregodtgjørelse " : "Utlegg ") + DemoCalendar.monthNames[month - 1]
                         + " " + String(year)
                     let claim = ExpenseClaim(
                         id: claimID, organizationID: chapter.id, claimantID: mentor.id, title: title, totalOre: total)

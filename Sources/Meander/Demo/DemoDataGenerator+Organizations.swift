@@ -134,8 +134,10 @@ extension DemoDataGenerator {
         var memberships: [OrganizationMembership] = []
         var roles: [UserRole] = []
 
-        func grant(_ role: UserRole.Role, to user: UUID, in org: UUID?, by grantor: UUID?, day: Int,
-                   rng: inout SeededRandom) {
+        func grant(
+            _ role: UserRole.Role, to user: UUID, in org: UUID?, by grantor: UUID?, day: Int,
+            rng: inout SeededRandom
+        ) {
             let grant = UserRole(
                 id: rng.uuid(), userID: user, organizationID: org, role: role, grantedByID: grantor,
                 grantedAt: DemoCalendar.date(day: day, minute: rng.int(480...960)))
@@ -152,18 +154,21 @@ extension DemoDataGenerator {
         }
 
         // The platform operator: a role without an organisation, and no membership.
-        let platform = people.make(&rng, email: "platform@demo.meander.no", joinDay: -1_400)
+        let platform = people.make(&rng, email: "platform_admin@demo.meander.no", joinDay: -1_400)
         platformAdminID = platform.id!
         users.append(platform)
         grant(.platformAdmin, to: platformAdminID, in: nil, by: nil, day: -1_400, rng: &rng)
 
-        // The national administrator.
-        let admin = people.make(&rng, email: "admin@demo.meander.no", joinDay: -2_200)
+        // The national administrator, and an organisation administrator of the national organisation.
+        let admin = people.make(&rng, email: "national_admin@demo.meander.no", joinDay: -2_200)
         nationalAdminID = admin.id!
         users.append(admin)
         _ = join(nationalAdminID, national.id, day: -2_200, invitedBy: nil, rng: &rng)
-        grant(.orgAdmin, to: nationalAdminID, in: national.id, by: platformAdminID, day: -2_200, rng: &rng)
         grant(.nationalAdmin, to: nationalAdminID, in: national.id, by: platformAdminID, day: -2_200, rng: &rng)
+        let orgAdmin = people.make(&rng, email: "org_admin@demo.meander.no", joinDay: -2_000)
+        users.append(orgAdmin)
+        _ = join(orgAdmin.id!, national.id, day: -2_000, invitedBy: nationalAdminID, rng: &rng)
+        grant(.orgAdmin, to: orgAdmin.id!, in: national.id, by: nationalAdminID, day: -2_000, rng: &rng)
 
         // One administrator per region, who also coordinates there.
         for region in regions {
@@ -205,8 +210,9 @@ extension DemoDataGenerator {
                     let roll = rng.int(0..<100)
                     status = roll < 3 ? .invited : roll < 8 ? .paused : roll < 12 ? .ended : .active
                 }
-                let user = people.make(&rng, email: isDemo ? "mentor@demo.meander.no" : nil, joinDay: joinDay,
-                                       pending: status == .invited)
+                let user = people.make(
+                    &rng, email: isDemo ? "peer_mentor@demo.meander.no" : nil, joinDay: joinDay,
+                    pending: status == .invited)
                 users.append(user)
                 let userID = user.id!
 
@@ -226,7 +232,8 @@ extension DemoDataGenerator {
                         let pausedDay = rng.int(earliestStop...(DemoCalendar.referenceDay - 5))
                         membership.status = .paused
                         membership.pausedAt = DemoCalendar.date(day: pausedDay, minute: rng.int(480...960))
-                        membership.pausedUntil = rng.chance(0.5)
+                        membership.pausedUntil =
+                            rng.chance(0.5)
                             ? nil : DemoCalendar.date(day: DemoCalendar.referenceDay + rng.int(20...150))
                         lastDay = pausedDay
                     } else if status == .ended, earliestStop < DemoCalendar.referenceDay - 5 {

@@ -37,8 +37,10 @@ extension DemoDataGenerator {
         // Awards follow from what was written: the n-th activity's day is estimated by spreading the mentor's
         // activities evenly between their first and last.
         var awards: [UserBadge] = []
-        func award(_ badge: Badge, to mentor: DemoMentor, at date: Date, reason: String, by awarder: UUID? = nil,
-                   rng: inout SeededRandom) {
+        func award(
+            _ badge: Badge, to mentor: DemoMentor, at date: Date, reason: String, by awarder: UUID? = nil,
+            rng: inout SeededRandom
+        ) {
             let awardedAt = min(date, reference.addingTimeInterval(-3_600))
             let userBadge = UserBadge(
                 id: rng.uuid(), userID: mentor.id, badgeID: badge.id!, awardMethod: awarder == nil ? .rule : .manual,
@@ -55,29 +57,34 @@ extension DemoDataGenerator {
                 stats.firstDay + (stats.lastDay - stats.firstDay) * (nth - 1) / max(1, stats.count - 1)
             }
             if stats.count >= 1 {
-                award(firstActivity, to: mentor, at: DemoCalendar.date(day: stats.firstDay, minute: 1_200),
-                      reason: "Første aktivitet registrert", rng: &rng)
+                award(
+                    firstActivity, to: mentor, at: DemoCalendar.date(day: stats.firstDay, minute: 1_200),
+                    reason: "Første aktivitet registrert", rng: &rng)
             }
             if stats.count >= 50 {
-                award(fifty, to: mentor, at: DemoCalendar.date(day: dayOf(50), minute: 1_200),
-                      reason: "50 aktiviteter registrert", rng: &rng)
+                award(
+                    fifty, to: mentor, at: DemoCalendar.date(day: dayOf(50), minute: 1_200),
+                    reason: "50 aktiviteter registrert", rng: &rng)
             }
             if stats.count >= 250 {
-                award(twoFifty, to: mentor, at: DemoCalendar.date(day: dayOf(250), minute: 1_200),
-                      reason: "250 aktiviteter registrert", rng: &rng)
+                award(
+                    twoFifty, to: mentor, at: DemoCalendar.date(day: dayOf(250), minute: 1_200),
+                    reason: "250 aktiviteter registrert", rng: &rng)
             }
             if let completed = firstCompletedCourse[mentor.id] {
                 award(course, to: mentor, at: completed.addingTimeInterval(3_600), reason: "Kurs fullført", rng: &rng)
             }
             let fiveYearsDay = DemoCalendar.addingMonths(60, to: mentor.joinDay)
             if mentor.canWork, fiveYearsDay < DemoCalendar.referenceDay, fiveYearsDay >= -365 {
-                award(fiveYears, to: mentor, at: DemoCalendar.date(day: fiveYearsDay, minute: 360),
-                      reason: "Fem år som likeperson", rng: &rng)
+                award(
+                    fiveYears, to: mentor, at: DemoCalendar.date(day: fiveYearsDay, minute: 360),
+                    reason: "Fem år som likeperson", rng: &rng)
             }
             if mentor.canWork, rng.chance(0.02) {
-                award(enthusiast, to: mentor,
-                      at: DemoCalendar.date(day: rng.int(mentor.firstDay...(mentor.lastDay - 1)), minute: 720),
-                      reason: "For en fantastisk innsats i lokallaget", by: coordinatorIDs[mentor.chapter][0], rng: &rng)
+                award(
+                    enthusiast, to: mentor,
+                    at: DemoCalendar.date(day: rng.int(mentor.firstDay...(mentor.lastDay - 1)), minute: 720),
+                    reason: "For en fantastisk innsats i lokallaget", by: coordinatorIDs[mentor.chapter][0], rng: &rng)
             }
         }
 
@@ -87,7 +94,8 @@ extension DemoDataGenerator {
         for (chapterIndex, chapter) in chapters.enumerated() {
             let workers = mentorsByChapter[chapterIndex].filter { mentors[$0].canWork }
             for _ in 0..<rng.int(1...3) {
-                let creator = !workers.isEmpty && rng.chance(0.3)
+                let creator =
+                    !workers.isEmpty && rng.chance(0.3)
                     ? mentors[rng.pick(workers)].id : coordinatorIDs[chapterIndex][0]
                 var code = rng.code(length: 8)
                 while !usedCodes.insert(code).inserted { code = rng.code(length: 8) }

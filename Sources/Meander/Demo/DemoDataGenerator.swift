@@ -69,7 +69,8 @@ final class DemoDataGenerator {
 
     /// Sub-streams, one per step; the labels are part of the data set's identity, never reuse or renumber them.
     enum Stream: UInt64 {
-        case organizations = 1, users, contacts, events, activities, expenses, courses, recognition, notifications
+        case organizations = 1
+        case users, contacts, events, activities, expenses, courses, recognition, notifications
     }
 
     func stream(_ stream: Stream) -> SeededRandom {
@@ -228,15 +229,12 @@ struct DemoWriter: Sendable {
     let progress: ProgressReporter?
     /// PostgreSQL allows 65,535 bind parameters per statement, SQLite (3.32 and later) 32,766.
     let maxBindParameters: Int
-    /// Transactions worth running side by side: SQLite has one writer (and Meander one connection to it).
-    let concurrentWrites: Int
 
     init(db: any Database, progress: ProgressReporter?) {
         self.db = db
         self.progress = progress
         let isSQLite = (db as? any SQLDatabase)?.dialect.name == "sqlite"
         self.maxBindParameters = isSQLite ? 32_766 : 65_535
-        self.concurrentWrites = isSQLite ? 1 : 2
     }
 
     /// Rows per INSERT for `M`: Fluent's batch create binds every column of every row.

@@ -50,6 +50,12 @@ enum MigrationList {
             CreateBufdirExportAudit(),
             // background work
             CreateJob(),
+            // identity links (invitations, password resets)
+            CreateActionToken(),
+            // audit chain: checkpoint of the head, then the append-only triggers
+            CreateAuditChainHead(),
+            UpdateAuditLogEntryAppendOnly(),
+            CreateLoginThrottle(),
         ]
     }
 }

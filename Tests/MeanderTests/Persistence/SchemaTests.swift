@@ -346,6 +346,8 @@ struct SchemaTests {
     @Test("required columns reject NULL")
     func requiredColumnsRejectNull() async throws {
         try await withTestApp { app in
+            // These tests rewrite fixture rows in place; the audit table refuses that by design, so lift it here.
+            try await AuditFixtures.disableAppendOnly(app)
             // given
             let f = try await SchemaFixture.make(on: app.db)
             let database = try app.db.sqlDatabase()
@@ -384,6 +386,8 @@ struct SchemaTests {
     @Test("every enumeration column accepts its cases and rejects anything else")
     func enumerationColumnsAreChecked() async throws {
         try await withTestApp { app in
+            // These tests rewrite fixture rows in place; the audit table refuses that by design, so lift it here.
+            try await AuditFixtures.disableAppendOnly(app)
             // given
             let f = try await SchemaFixture.make(on: app.db)
             let database = try app.db.sqlDatabase()
@@ -410,6 +414,8 @@ struct SchemaTests {
     @Test("CHECK constraints refuse inconsistent rows")
     func domainChecksRefuseInconsistentRows() async throws {
         try await withTestApp { app in
+            // These tests rewrite fixture rows in place; the audit table refuses that by design, so lift it here.
+            try await AuditFixtures.disableAppendOnly(app)
             // given
             let f = try await SchemaFixture.make(on: app.db)
             let database = try app.db.sqlDatabase()

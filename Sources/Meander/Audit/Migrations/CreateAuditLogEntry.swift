@@ -16,6 +16,7 @@ struct CreateAuditLogEntry: AsyncMigration {
             .field("outcome", .string, .required)
             .field("client", .string, .required)
             .field("ip", .string)
+            .field("user_agent", .string)
             .field("metadata", .string, .required, .sql(.default("{}")))
             .field("previous_hash", .string, .required)
             .field("hash", .string, .required)

@@ -73,6 +73,10 @@ final class AuditLogEntry: Model, @unchecked Sendable {
     @OptionalField(key: "ip")
     var ip: String?
 
+    /// The client's `User-Agent`, cut to 512 characters; personal data, so outside the hashed content.
+    @OptionalField(key: "user_agent")
+    var userAgent: String?
+
     /// JSON object of further details; never special-category data.
     @Field(key: "metadata")
     var metadata: String
@@ -100,6 +104,7 @@ final class AuditLogEntry: Model, @unchecked Sendable {
         targetType: String? = nil,
         targetID: UUID? = nil,
         ip: String? = nil,
+        userAgent: String? = nil,
         metadata: String = "{}",
         previousHash: String,
         hash: String
@@ -116,6 +121,7 @@ final class AuditLogEntry: Model, @unchecked Sendable {
         self.targetType = targetType
         self.targetID = targetID
         self.ip = ip
+        self.userAgent = userAgent
         self.metadata = metadata
         self.previousHash = previousHash
         self.hash = hash

@@ -80,6 +80,16 @@ struct OpenAPIContract: Sendable {
             uniquingKeysWith: { first, _ in first })
     }
 
+    /// Fails start-up unless every operation declares a permission from the permission table.
+    func checkPermissionsDeclared() throws {
+        let bad = operations.filter { $0.permission.flatMap(Permission.init(rawValue:)) == nil }
+        guard bad.isEmpty else {
+            throw AppError(
+                .internalError,
+                "Operations without a known x-permission: \(bad.map(\.operationID).sorted().joined(separator: ", "))")
+        }
+    }
+
     /// The contract as bundled with this build.
     static func bundled() throws -> OpenAPIContract {
         try OpenAPIContract(yaml: String(decoding: try OpenAPIDocument.bytes(), as: UTF8.self))

@@ -14,6 +14,8 @@ struct CreateRefreshToken: AsyncMigration {
             .field("used_at", .datetime)
             .field("revoked_at", .datetime)
             .unique(on: "token_hash")
+            // A token is spent once: at most one child, whatever the races.
+            .unique(on: "parent_id")
             .create()
         try await database.createIndexes(Self.indexes)
     }

@@ -1,0 +1,96 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// Checks the request's declared permission against the caller's roles — the one place scope is enforced.
+///
+/// Outside the caller's reach a record answers 404 (ids leak nothing); inside it, a role that does not grant
+/// the permission answers 403.
+struct Access {
+    let request: Request
+
+    private var permission: Permission {
+        get throws {
+            guard let permission = request.permission else {
+                throw AppError(.internalError, "The operation declares no permission.")
+            }
+            return permission
+        }
+    }
+
+    /// Authorises the declared permission on one organisation (and returns its lineage, nearest first).
+    @discardableResult
+    func authorize(in organizationID: UUID) async throws -> [Organization] {
+        let permission = try permission
+        let principal = try request.requirePrincipal()
+        let lineage = try await OrganizationTree.lineage(of: organizationID, on: request.db)
+        guard !lineage.isEmpty else { throw AppError(.notFound, "No such organisation.") }
+        request.markAuthorized()
+        let grants = permission.grants
+        if principal.grants.contains(where: { grants[$0.role] == .anywhere }) {
+            return lineage
+        }
+        let lineageIDs = Set(lineage.compactMap(\.id))
+        let inReach = principal.grants.filter { grant in
+            grant.organizationID.map(lineageIDs.contains) ?? false
+        }
+        guard !inReach.isEmpty else { throw AppError(.notFound, "No such organisation.") }
+        let granting = inReach.filter { grants[$0.role] != nil }
+        guard !granting.isEmpty else {
+            throw AppError(.forbidden, "Your roles here do not allow \(permission.rawValue).")
+        }
+        // A suspended tenant acts on nothing: a role counts only if no organisation from where it is held upwards is
+        // suspended. Someone above a suspended branch (a national admin) can still act on it, and lift it.
+        let usable = granting.contains { grant in
+            guard let index = lineage.firstIndex(where: { $0.id == grant.organizationID }) else { return false }
+            return !lineage[index...].contains { $0.status == .suspended }
+        }
+        guard usable else { throw AppError(.forbidden, "The organisation is suspended.") }
+        return lineage
+    }
+
+    /// Authorises a permission that is not tied to one organisation: the caller needs a granting role anywhere.
+    func authorizeAnywhere() throws {
+        let permission = try permission
+        let principal = try request.requirePrincipal()
+        request.markAuthorized()
+        guard principal.grants.contains(where: { permission.grants[$0.role] != nil }) else {
+            throw AppError(.forbidden, "Your roles do not allow \(permission.rawValue).")
+        }
+    }
+
+    /// The organisations where the declared permission holds, for filtering lists; `nil` means every organisation.
+    func reachableOrganizationIDs() async throws -> Set<UUID>? {
+        let permission = try permission
+        let principal = try request.requirePrincipal()
+        request.markAuthorized()
+        let grants = permission.grants
+        if principal.grants.contains(where: { grants[$0.role] == .anywhere }) {
+            return nil
+        }
+        let roots = Set(principal.grants.filter { grants[$0.role] == .subtree }.compactMap(\.organizationID))
+        return try await OrganizationTree.subtreeIDs(of: roots, on: request.db)
+    }
+
+    /// Only the caller themself: `authenticated` operations act on the caller's own account.
+    func authorizeSelf() throws -> Principal {
+        request.markAuthorized()
+        return try request.requirePrincipal()
+    }
+}
+
+extension Request {
+    /// The access checks for this request's declared permission.
+    var access: Access { Access(request: self) }
+
+    private struct AuthorizedKey: StorageKey {
+        typealias Value = Bool
+    }
+
+    fileprivate func markAuthorized() {
+        storage[AuthorizedKey.self] = true
+    }
+
+    /// Whether a handler ran one of `Access`'s checks; `AccessMiddleware` refuses responses that skipped it.
+    var wasAuthorized: Bool { storage[AuthorizedKey.self] ?? false }
+}

@@ -1,0 +1,73 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// The signed-in caller of a request: who, in which session, and the roles they hold where.
+struct Principal: Sendable {
+    /// One live role grant.
+    struct Grant: Sendable, Hashable {
+        var role: UserRole.Role
+        /// `nil` for platform-wide roles (`platform_admin`).
+        var organizationID: UUID?
+    }
+
+    var userID: UUID
+    var sessionID: UUID
+    var grants: [Grant]
+    /// Organisations where the caller's membership is paused: they may read, but not create work there.
+    var pausedOrganizationIDs: Set<UUID>
+
+    /// Loads the live grants: roles not revoked, in organisations where the membership is active or paused.
+    static func load(userID: UUID, sessionID: UUID, on db: any Database) async throws -> Principal {
+        let memberships = try await OrganizationMembership.query(on: db)
+            .filter(\.$user.$id == userID)
+            .filter(\.$status ~~ [.active, .paused])
+            .all()
+        let memberOf = Set(memberships.map { $0.$organization.id })
+        let roles = try await UserRole.query(on: db)
+            .filter(\.$user.$id == userID)
+            .filter(\.$revokedAt == nil)
+            .all()
+        let grants = roles.compactMap { role -> Grant? in
+            guard let organizationID = role.$organization.id else {
+                return Grant(role: role.role, organizationID: nil)
+            }
+            return memberOf.contains(organizationID) ? Grant(role: role.role, organizationID: organizationID) : nil
+        }
+        return Principal(
+            userID: userID, sessionID: sessionID, grants: grants,
+            pausedOrganizationIDs: Set(memberships.filter { $0.status == .paused }.map { $0.$organization.id }))
+    }
+
+    func holds(_ role: UserRole.Role) -> Bool {
+        grants.contains { $0.role == role }
+    }
+}
+
+extension Request {
+    private struct PrincipalKey: StorageKey {
+        typealias Value = Principal
+    }
+
+    private struct PermissionKey: StorageKey {
+        typealias Value = Permission
+    }
+
+    /// The signed-in caller, set by `AccessMiddleware` on operations that need one.
+    var principal: Principal? {
+        get { storage[PrincipalKey.self] }
+        set { storage[PrincipalKey.self] = newValue }
+    }
+
+    /// The caller, or 401 if the request is anonymous.
+    func requirePrincipal() throws -> Principal {
+        guard let principal else { throw AppError(.unauthorized, "Sign in first.") }
+        return principal
+    }
+
+    /// The permission the matched operation declares in the contract.
+    var permission: Permission? {
+        get { storage[PermissionKey.self] }
+        set { storage[PermissionKey.self] = newValue }
+    }
+}

@@ -1,0 +1,22 @@
+import FluentSQL
+
+/// Creates `audit_chain_heads`, the one-row checkpoint of the audit chain, seeded from the current newest entry.
+struct CreateAuditChainHead: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(AuditChainHead.schema)
+            .field("id", .int, .identifier(auto: false))
+            .field("sequence", .int64, .required)
+            .field("hash", .string, .required)
+            .check(named: "ck_audit_chain_heads_single_row", "id = \(AuditChainHead.singletonID)")
+            .check(named: "ck_audit_chain_heads_sequence", "sequence >= 0")
+            .check(named: "ck_audit_chain_heads_hash", "length(hash) = 64")
+            .create()
+        let newest = try await AuditLogEntry.query(on: database).sort(\.$sequence, .descending).first()
+        try await AuditChainHead(sequence: newest?.sequence ?? 0, hash: newest?.hash ?? AuditLogEntry.genesisHash)
+            .create(on: database)
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(AuditChainHead.schema).delete()
+    }
+}

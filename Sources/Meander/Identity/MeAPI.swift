@@ -1,0 +1,173 @@
+import Fluent
+import FluentSQL
+import Vapor
+
+extension APIHandler {
+    /// The caller's account, memberships and the roles held in each.
+    func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
+        let request = try RequestContext.request
+        let principal = try request.access.authorizeSelf()
+        guard let user = try await User.find(principal.userID, on: request.db) else {
+            throw AppError(.unauthorized, "A valid access token is required.")
+        }
+        return .ok(.init(body: .json(try await Components.Schemas.Me.makeMe(for: user, on: request.db))))
+    }
+
+    /// Changes the caller's password; every other session of theirs ends.
+    ///
+    /// A wrong current password counts against the account's sign-in throttle, so that a stolen access token cannot
+    /// be used to guess the password at leisure.
+    func changeMyPassword(_ input: Operations.ChangeMyPassword.Input) async throws -> Operations.ChangeMyPassword.Output {
+        let request = try RequestContext.request
+        let body: Components.Schemas.PasswordChange
+        switch input.body {
+        case .json(let json): body = json
+        }
+        let principal = try request.access.authorizeSelf()
+        guard let user = try await User.find(principal.userID, on: request.db) else {
+            throw AppError(.unauthorized, "A valid access token is required.")
+        }
+        let config = request.application.meander.config
+        let pool = request.application.threadPool
+        let hasher = PasswordHasher(cost: config.passwordHashCost)
+        try PasswordPolicy.check(body.newPassword, email: user.email, field: "/new_password")
+
+        let now = Date()
+        let keys = [LoginThrottle.Key(key: LoginThrottle.accountKey(user.email), policy: config.loginThrottle.account)]
+        let counts = try await LoginThrottle.claim(keys, on: request.db, now: now)
+        let matches =
+            if let hash = user.passwordHash {
+                try await hasher.verify(body.currentPassword, against: hash, on: pool)
+            } else {
+                false
+            }
+        guard matches else {
+            let lockedOut = config.loginThrottle.account.isLockedOut(afterFailures: counts.first ?? 0)
+            try await request.db.identityTransaction { transaction in
+                try await LoginThrottle.recordFailure(keys, on: transaction, now: now)
+                if lockedOut {
+                    try await transaction.sqlDatabase().raw(
+                        "UPDATE users SET locked_until = \(bind: LoginThrottle.lockedOutUntil) WHERE id = \(bind: principal.userID)"
+                    ).run()
+                }
+                try await AuditLog.append(
+                    AuditEvent(
+                        "auth.password_changed", request: request, outcome: .failure, targetType: "user",
+                        targetID: principal.userID, metadata: ["reason": "wrong_current_password"]),
+                    on: transaction, at: now)
+            }
+            throw AppError.validation(
+                [.init(field: "/current_password", code: "incorrect", message: "The current password is wrong.")])
+        }
+
+        let newHash = try await hasher.hash(body.newPassword, on: pool)
+        try await request.db.identityTransaction { transaction in
+            try await LoginThrottle.recordSuccess(keys, on: transaction, now: now)
+            try await transaction.sqlDatabase().raw(
+                """
+                UPDATE users SET password_hash = \(bind: newHash), password_changed_at = \(bind: now),
+                    failed_login_count = 0, updated_at = \(bind: now)
+                WHERE id = \(bind: principal.userID)
+                """
+            ).run()
+            let revoked = try await Session.revokeAll(
+                ofUser: principal.userID, except: principal.sessionID, reason: .passwordChanged, on: transaction, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    "auth.password_changed", request: request, targetType: "user", targetID: principal.userID,
+                    metadata: ["sessions_revoked": String(revoked.count)]),
+                on: transaction, at: now)
+        }
+        return .noContent(.init())
+    }
+
+    /// The caller's sessions, newest first; live ones only unless `include_revoked`.
+    func listMySessions(_ input: Operations.ListMySessions.Input) async throws -> Operations.ListMySessions.Output {
+        let request = try RequestContext.request
+        let principal = try request.access.authorizeSelf()
+        let query = input.query
+        let limit = try PageCursor.limit(query.limit.map(Int.init))
+        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let now = Date()
+        let idleTimeout = request.application.meander.config.sessionIdleTimeout
+
+        let builder = Session.query(on: request.db).filter(\.$user.$id == principal.userID)
+        if query.includeRevoked != true {
+            builder.filter(\.$revokedAt == nil)
+                .filter(\.$expiresAt > now)
+                .filter(\.$lastSeenAt > now.addingTimeInterval(-idleTimeout))
+        }
+        if let cursor {
+            let position = try SessionCursor(cursor)
+            // Dates come back from SQLite rounded to the microsecond; a band of two microseconds counts as equal.
+            let lower = position.createdAt.addingTimeInterval(-SessionCursor.tolerance)
+            let upper = position.createdAt.addingTimeInterval(SessionCursor.tolerance)
+            builder.group(.or) { or in
+                or.filter(\.$createdAt < lower)
+                or.group(.and) { and in
+                    and.filter(\.$createdAt >= lower).filter(\.$createdAt <= upper).filter(\.$id < position.id)
+                }
+            }
+        }
+        let rows = try await builder.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit + 1).all()
+        let page = Array(rows.prefix(limit))
+        let next: String? =
+            if rows.count > limit, let last = page.last {
+                try SessionCursor(last).encoded
+            } else {
+                nil
+            }
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: try page.map { try Components.Schemas.Session($0, currentSessionID: principal.sessionID) },
+                        nextCursor: next))))
+    }
+
+    /// Ends one of the caller's own sessions; anyone else's answers 404.
+    func revokeMySession(_ input: Operations.RevokeMySession.Input) async throws -> Operations.RevokeMySession.Output {
+        let request = try RequestContext.request
+        let principal = try request.access.authorizeSelf()
+        guard let sessionID = UUID(uuidString: input.path.sessionId),
+            let session = try await Session.query(on: request.db)
+                .filter(\.$id == sessionID)
+                .filter(\.$user.$id == principal.userID)
+                .first()
+        else { throw AppError(.notFound, "No such session.") }
+        try await request.db.identityTransaction { transaction in
+            guard try await Session.revoke(session, reason: .revokedByUser, on: transaction) else { return }
+            try await AuditLog.append(
+                AuditEvent(
+                    "session.revoked", request: request, targetType: "session", targetID: sessionID,
+                    metadata: ["reason": Session.RevocationReason.revokedByUser.rawValue]),
+                on: transaction)
+        }
+        return .noContent(.init())
+    }
+}
+
+/// The position in a session list, newest first: (created_at, id).
+private struct SessionCursor {
+    static let tolerance: TimeInterval = 0.000_002
+
+    var createdAt: Date
+    var id: UUID
+
+    init(_ cursor: PageCursor) throws {
+        guard let seconds = Double(cursor.values[0]), let id = UUID(uuidString: cursor.values[1]) else {
+            throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
+        }
+        createdAt = Date(timeIntervalSince1970: seconds)
+        self.id = id
+    }
+
+    init(_ session: Session) throws {
+        createdAt = session.createdAt ?? session.lastSeenAt
+        id = try session.requireID()
+    }
+
+    var encoded: String {
+        PageCursor(values: [String(createdAt.timeIntervalSince1970), id.uuidString.lowercased()]).encoded
+    }
+}

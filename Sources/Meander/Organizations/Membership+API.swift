@@ -1,0 +1,139 @@
+import Fluent
+import Foundation
+
+extension Components.Schemas.Membership {
+    /// The API view of a membership: its organisation's name, the member and the roles they hold there.
+    ///
+    /// `roles` are the live grants (not revoked) in the membership's organisation; for an invitation they are the
+    /// roles the invitation will grant on acceptance.
+    init(
+        _ membership: OrganizationMembership, user: User, organizationName: String?, roles: [UserRole.Role]
+    ) throws {
+        self.init(
+            id: try membership.requireID().uuidString.lowercased(),
+            organizationId: membership.$organization.id.uuidString.lowercased(),
+            organizationName: organizationName,
+            user: try Components.Schemas.UserSummary(user),
+            status: Components.Schemas.MembershipStatus(membership.status),
+            roles: Self.apiRoles(roles),
+            joinedAt: membership.joinedAt,
+            pausedAt: membership.pausedAt,
+            pausedUntil: membership.pausedUntil,
+            endedAt: membership.endedAt)
+    }
+
+    /// Maps many memberships at once, loading their users, organisations and live roles in three queries.
+    static func load(
+        _ memberships: [OrganizationMembership], on db: any Database
+    ) async throws -> [Components.Schemas.Membership] {
+        guard !memberships.isEmpty else { return [] }
+        let userIDs = Array(Set(memberships.map { $0.$user.id }))
+        let organizationIDs = Array(Set(memberships.map { $0.$organization.id }))
+        let users = try await User.query(on: db).filter(\.$id ~~ userIDs).all()
+        let usersByID = Dictionary(uniqueKeysWithValues: users.compactMap { user in user.id.map { ($0, user) } })
+        let organizations = try await Organization.query(on: db).filter(\.$id ~~ organizationIDs).all()
+        let namesByID = Dictionary(
+            uniqueKeysWithValues: organizations.compactMap { organization in organization.id.map { ($0, organization.name) } })
+        let grants = try await UserRole.query(on: db)
+            .filter(\.$user.$id ~~ userIDs)
+            .filter(\.$organization.$id ~~ organizationIDs)
+            .filter(\.$revokedAt == nil)
+            .all()
+        var rolesByPair: [Pair: [UserRole.Role]] = [:]
+        for grant in grants {
+            guard let organizationID = grant.$organization.id else { continue }
+            rolesByPair[Pair(user: grant.$user.id, organization: organizationID), default: []].append(grant.role)
+        }
+        return try memberships.map { membership in
+            guard let user = usersByID[membership.$user.id] else {
+                throw AppError(.internalError, "A membership refers to a missing user.")
+            }
+            return try Components.Schemas.Membership(
+                membership, user: user, organizationName: namesByID[membership.$organization.id],
+                roles: rolesByPair[Pair(user: membership.$user.id, organization: membership.$organization.id)] ?? [])
+        }
+    }
+
+    /// Maps one membership, loading what it needs.
+    static func load(_ membership: OrganizationMembership, on db: any Database) async throws -> Components.Schemas.Membership {
+        guard let mapped = try await load([membership], on: db).first else {
+            throw AppError(.internalError, "The membership could not be mapped.")
+        }
+        return mapped
+    }
+
+    /// Roles in a fixed order (by rank), so that responses are stable.
+    static func apiRoles(_ roles: [UserRole.Role]) -> [Components.Schemas.Role] {
+        Set(roles).sorted { $0.rank < $1.rank }.compactMap { Components.Schemas.Role(rawValue: $0.rawValue) }
+    }
+
+    private struct Pair: Hashable {
+        var user: UUID
+        var organization: UUID
+    }
+}
+
+extension Components.Schemas.MembershipStatus {
+    init(_ status: OrganizationMembership.Status) {
+        switch status {
+        case .invited: self = .invited
+        case .active: self = .active
+        case .paused: self = .paused
+        case .ended: self = .ended
+        }
+    }
+}
+
+extension Components.Schemas.UserSummary {
+    /// The short API view of a user: id, e-mail and name.
+    init(_ user: User) throws {
+        self.init(
+            id: try user.requireID().uuidString.lowercased(), email: user.email, firstName: user.firstName,
+            lastName: user.lastName)
+    }
+}
+
+extension Components.Schemas.User {
+    /// The API view of a user's own account; never the password hash or throttle state.
+    init(_ user: User) throws {
+        let locale: LocalePayload =
+            switch user.locale {
+            case .nb: .nb
+            case .nn: .nn
+            case .en: .en
+            }
+        let status: Components.Schemas.UserStatus =
+            switch user.status {
+            case .pending: .pending
+            case .active: .active
+            case .suspended: .suspended
+            case .deleted: .deleted
+            }
+        self.init(
+            id: try user.requireID().uuidString.lowercased(), email: user.email, firstName: user.firstName,
+            lastName: user.lastName, phone: user.phone, locale: locale, timeZone: user.timeZone, status: status)
+    }
+}
+
+extension Components.Schemas.Me {
+    /// Builds `Me` for a user: every membership that is not ended (invited, active, paused), by organisation name,
+    /// each with the live roles held there, and the live platform-wide roles (held in no organisation).
+    static func makeMe(for user: User, on db: any Database) async throws -> Components.Schemas.Me {
+        let userID = try user.requireID()
+        let memberships = try await OrganizationMembership.query(on: db)
+            .filter(\.$user.$id == userID)
+            .filter(\.$status != .ended)
+            .all()
+        let mapped = try await Components.Schemas.Membership.load(memberships, on: db)
+            .sorted { ($0.organizationName ?? "", $0.id) < ($1.organizationName ?? "", $1.id) }
+        let platformRoles = try await UserRole.query(on: db)
+            .filter(\.$user.$id == userID)
+            .filter(\.$organization.$id == nil)
+            .filter(\.$revokedAt == nil)
+            .all()
+            .map(\.role)
+        return Components.Schemas.Me(
+            user: try Components.Schemas.User(user), memberships: mapped,
+            platformRoles: Components.Schemas.Membership.apiRoles(platformRoles))
+    }
+}
