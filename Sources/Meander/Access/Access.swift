@@ -91,6 +91,11 @@ extension Request {
         storage[AuthorizedKey.self] = true
     }
 
+    /// A stored answer replayed for an `Idempotency-Key` was authorised when it was first made, for the same user.
+    func markAuthorizedByReplay() {
+        storage[AuthorizedKey.self] = true
+    }
+
     /// Whether a handler ran one of `Access`'s checks; `AccessMiddleware` refuses responses that skipped it.
     var wasAuthorized: Bool { storage[AuthorizedKey.self] ?? false }
 }

@@ -18,6 +18,15 @@ enum Permission: String, CaseIterable, Sendable {
     case sessionsAdmin = "sessions.admin"
     case auditRead = "audit.read"
     case auditVerify = "audit.verify"
+    case contactsRead = "contacts.read"
+    case contactsManage = "contacts.manage"
+    case contactsGDPR = "contacts.gdpr"
+    case activityTypesRead = "activity_types.read"
+    case activityTypesManage = "activity_types.manage"
+    case activityTypesGlobal = "activity_types.global"
+    case activitiesRead = "activities.read"
+    case activitiesCreate = "activities.create"
+    case activitiesReview = "activities.review"
 
     typealias Role = UserRole.Role
 
@@ -53,6 +62,16 @@ enum Permission: String, CaseIterable, Sendable {
             [.orgAdmin: .subtree, .nationalAdmin: .subtree, .platformAdmin: .anywhere]
         case .auditVerify:
             [.nationalAdmin: .anywhere, .platformAdmin: .anywhere]
+        // Tenant data: never the platform admin. A peer mentor's reach is narrowed further in the handlers (their
+        // assigned contacts, their own activities).
+        case .contactsRead, .activityTypesRead, .activitiesRead, .activitiesCreate:
+            [.peerMentor: .subtree, .coordinator: .subtree, .orgAdmin: .subtree, .nationalAdmin: .subtree]
+        case .contactsManage, .activitiesReview:
+            [.coordinator: .subtree, .orgAdmin: .subtree, .nationalAdmin: .subtree]
+        case .contactsGDPR, .activityTypesManage:
+            [.orgAdmin: .subtree, .nationalAdmin: .subtree]
+        case .activityTypesGlobal:
+            [.platformAdmin: .anywhere]
         }
     }
 

@@ -57,6 +57,53 @@ public struct AppConfig: Sendable, Equatable {
     public var demoPassword: String = "demo-password-2026"
     /// The sign-in and password-reset throttle rules (fixed in production; tests widen the windows).
     var loginThrottle = LoginThrottle.Policies()
+    /// `MEANDER_MASTER_KEY_PREVIOUS` / `_FILE`: earlier master keys, still accepted for unwrapping data keys while
+    /// `meander keys rotate` re-wraps them under `masterKey` (comma- or newline-separated base64; default none).
+    public var previousMasterKeys: [SecretKey] = []
+    /// Where evidence files are kept (`MEANDER_STORAGE`, default `local`).
+    public var storage: Storage = .local(directory: "")
+    /// `MEANDER_MAX_UPLOAD_SIZE`: the largest evidence file accepted, in bytes (default 15 MB).
+    public var maxUploadSize: Int = 15_000_000
+
+    /// Where evidence files are kept.
+    public enum Storage: Sendable, Equatable {
+        /// A directory (default: `files` in the data directory).
+        case local(directory: String)
+        /// An S3-compatible object store.
+        case s3(S3)
+    }
+
+    /// An S3-compatible bucket, addressed path-style (`endpoint/bucket/key`), signed with AWS Signature V4.
+    public struct S3: Sendable, Equatable, CustomStringConvertible {
+        /// `MEANDER_S3_ENDPOINT`, e.g. `https://s3.eu-north-1.amazonaws.com` or `http://127.0.0.1:5000`.
+        public var endpoint: String
+        /// `MEANDER_S3_BUCKET`.
+        public var bucket: String
+        /// `MEANDER_S3_REGION` (default `us-east-1`).
+        public var region: String
+        /// `MEANDER_S3_ACCESS_KEY_ID`.
+        public var accessKeyID: String
+        /// `MEANDER_S3_SECRET_ACCESS_KEY` / `_FILE`.
+        public var secretAccessKey: String
+        /// `MEANDER_S3_PRESIGN_SECONDS`: when set, downloads answer a redirect to a presigned URL valid this
+        /// long (1–3600); when unset, the server streams the file itself.
+        public var presignedDownloadLifetime: Int?
+
+        public init(
+            endpoint: String, bucket: String, region: String, accessKeyID: String, secretAccessKey: String,
+            presignedDownloadLifetime: Int? = nil
+        ) {
+            self.endpoint = endpoint
+            self.bucket = bucket
+            self.region = region
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+            self.presignedDownloadLifetime = presignedDownloadLifetime
+        }
+
+        /// Never the secret.
+        public var description: String { "S3(endpoint: \(endpoint), bucket: \(bucket), region: \(region))" }
+    }
 
     public init(
         database: Database,
@@ -70,6 +117,7 @@ public struct AppConfig: Sendable, Equatable {
     ) {
         self.database = database
         self.dataDirectory = dataDirectory
+        self.storage = .local(directory: dataDirectory + "/files")
         self.tokenSigningKey = tokenSigningKey
         self.masterKey = masterKey
         self.logLevel = logLevel
@@ -188,6 +236,48 @@ extension AppConfig {
             problems.append("MEANDER_DEMO_PASSWORD: must be at least 8 characters")
         }
 
+        let maxUploadSize = positiveInt("MEANDER_MAX_UPLOAD_SIZE", default: 15_000_000, max: 1 << 30)
+        var storage = Storage.local(directory: dataDirectory + "/files")
+        switch value("MEANDER_STORAGE")?.lowercased() ?? "local" {
+        case "local":
+            if let directory = value("MEANDER_STORAGE_DIR") {
+                storage = .local(directory: absolutePath(directory, relativeTo: workingDirectory))
+            }
+        case "s3":
+            var secret = value("MEANDER_S3_SECRET_ACCESS_KEY")
+            if secret == nil, let file = value("MEANDER_S3_SECRET_ACCESS_KEY_FILE") {
+                secret = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                if secret == nil { problems.append("MEANDER_S3_SECRET_ACCESS_KEY_FILE: cannot read '\(file)'") }
+            }
+            let required = [
+                ("MEANDER_S3_ENDPOINT", value("MEANDER_S3_ENDPOINT")), ("MEANDER_S3_BUCKET", value("MEANDER_S3_BUCKET")),
+                ("MEANDER_S3_ACCESS_KEY_ID", value("MEANDER_S3_ACCESS_KEY_ID")), ("MEANDER_S3_SECRET_ACCESS_KEY", secret),
+            ]
+            for (key, given) in required where given == nil {
+                problems.append("\(key): required when MEANDER_STORAGE=s3")
+            }
+            let endpoint = value("MEANDER_S3_ENDPOINT") ?? ""
+            let endpointComponents = URLComponents(string: endpoint)
+            if !endpoint.isEmpty,
+                !["http", "https"].contains(endpointComponents?.scheme ?? "") || (endpointComponents?.host ?? "").isEmpty
+            {
+                problems.append("MEANDER_S3_ENDPOINT: '\(endpoint)' is not an http(s) URL")
+            }
+            let presign: Int? =
+                value("MEANDER_S3_PRESIGN_SECONDS") == nil
+                ? nil : positiveInt("MEANDER_S3_PRESIGN_SECONDS", default: 300, max: 3600)
+            storage = .s3(
+                S3(
+                    endpoint: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint,
+                    bucket: value("MEANDER_S3_BUCKET") ?? "", region: value("MEANDER_S3_REGION") ?? "us-east-1",
+                    accessKeyID: value("MEANDER_S3_ACCESS_KEY_ID") ?? "", secretAccessKey: secret ?? "",
+                    presignedDownloadLifetime: presign))
+        case let other:
+            problems.append("MEANDER_STORAGE: '\(other)' is not one of local, s3")
+        }
+        let previousMasterKeys = readSecretList(
+            "MEANDER_MASTER_KEY_PREVIOUS", environment: environment, problems: &problems)
+
         let isEmbedded = if case .sqlite = database { true } else { false }
         // Secrets are only generated into the data directory once everything else is known to be right, so that a
         // mistyped setting never leaves files behind.
@@ -232,6 +322,9 @@ extension AppConfig {
         config.passwordHashCost = hashCost
         config.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         config.demoPassword = demoPassword
+        config.maxUploadSize = maxUploadSize
+        config.storage = storage
+        config.previousMasterKeys = previousMasterKeys
         return config
     }
 
@@ -254,7 +347,8 @@ extension AppConfig {
         }
         guard scheme == "postgres" || scheme == "postgresql" else {
             throw URLProblem(
-                message: "unsupported scheme '\(scheme)'; expected sqlite:///absolute/path, sqlite://relative/path or postgres://user:pass@host:port/db"
+                message:
+                    "unsupported scheme '\(scheme)'; expected sqlite:///absolute/path, sqlite://relative/path or postgres://user:pass@host:port/db"
             )
         }
         guard let host = components.host, !host.isEmpty else {
@@ -304,6 +398,35 @@ extension AppConfig {
             return nil
         }
         return SecretKey(bytes: Array(data))
+    }
+
+    /// Reads a list of 32-byte keys (base64, separated by commas or newlines) from `key` or the file `key_FILE`.
+    private static func readSecretList(
+        _ key: String, environment: [String: String], problems: inout [String]
+    ) -> [SecretKey] {
+        var text = environment[key] ?? ""
+        var source = key
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, let file = environment[key + "_FILE"],
+            !file.isEmpty
+        {
+            source = key + "_FILE"
+            guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+                problems.append("\(source): cannot read '\(file)'")
+                return []
+            }
+            text = contents
+        }
+        var keys: [SecretKey] = []
+        let items = text.split(whereSeparator: { $0 == "," || $0.isNewline })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for (index, item) in items.enumerated() {
+            guard let data = Data(base64Encoded: item), data.count == 32 else {
+                problems.append("\(source): item \(index + 1) is not base64 of exactly 32 bytes")
+                continue
+            }
+            keys.append(SecretKey(bytes: Array(data)))
+        }
+        return keys
     }
 
     /// Reads a generated secret, or creates one with mode 0600 (and its directory with 0700).

@@ -12,7 +12,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     try contract.checkPermissionsDeclared()
     let tokens = await TokenService(
         signingKey: config.tokenSigningKey, accessTokenLifetime: config.accessTokenLifetime)
-    app.meander = Meander(config: config, metrics: HTTPMetrics(), contract: contract, tokens: tokens)
+    app.meander = Meander(
+        config: config, metrics: HTTPMetrics(), contract: contract, tokens: tokens,
+        cipher: FieldCipher(masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys),
+        files: config.storage.makeBlobStore(httpClient: app.http.client.shared))
     app.logger.logLevel = config.logLevel
 
     try configureDatabase(app, config: config)
@@ -26,8 +29,11 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(MetricsMiddleware(metrics: app.meander.metrics))
     app.middleware.use(NoStoreMiddleware())
     app.middleware.use(ProblemMiddleware(routes: app.routes))
-    app.middleware.use(BodyLimitMiddleware(maxBodySize: config.maxBodySize))
+    app.middleware.use(BodyLimitMiddleware(maxBodySize: config.maxBodySize, maxUploadSize: config.maxUploadSize))
     app.middleware.use(AccessMiddleware(contract: contract))
+    app.middleware.use(
+        IdempotencyMiddleware(
+            contract: contract, masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys))
     app.middleware.use(ContractValidationMiddleware(contract: contract))
 
     let transport = VaporTransport(routesBuilder: app.grouped(RequestContextMiddleware()))
@@ -39,6 +45,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(SeedCommand(), as: "seed")
     app.asyncCommands.use(DemoCommand(), as: "demo")
     app.asyncCommands.use(AuditCommand(), as: "audit")
+    app.asyncCommands.use(KeysCommand(), as: "keys")
 }
 
 private func configureDatabase(_ app: Application, config: AppConfig) throws {
@@ -76,6 +83,10 @@ public struct Meander: Sendable {
     let contract: OpenAPIContract
     /// Signs and verifies access tokens; makes refresh and link tokens.
     let tokens: TokenService
+    /// Seals and opens special-category fields under the organisations' data keys (see `FieldCipher`).
+    let cipher: FieldCipher
+    /// Where evidence files are kept (`MEANDER_STORAGE`: a directory or an S3 bucket).
+    let files: any BlobStore
     /// Refreshes of one token in this app instance take turns (see `RefreshRotation.rotate`).
     let refreshesInFlight = KeyedAsyncLock<String>()
 }

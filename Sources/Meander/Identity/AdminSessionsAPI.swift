@@ -64,6 +64,7 @@ extension APIHandler {
         }
         let userID = session.$user.id
         let organizationID = try await AdminSessions.authorizeOverUser(userID, request: request)
+        try SessionRules.checkNotCurrent(sessionID, request: request)
 
         // Revoking an ended session again changes nothing and is not an event.
         guard try await Session.revoke(session, reason: .revokedByAdmin, on: request.db) else {

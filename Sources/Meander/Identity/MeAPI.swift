@@ -135,6 +135,7 @@ extension APIHandler {
                 .filter(\.$user.$id == principal.userID)
                 .first()
         else { throw AppError(.notFound, "No such session.") }
+        try SessionRules.checkNotCurrent(sessionID, request: request)
         try await request.db.identityTransaction { transaction in
             guard try await Session.revoke(session, reason: .revokedByUser, on: transaction) else { return }
             try await AuditLog.append(
@@ -169,5 +170,15 @@ private struct SessionCursor {
 
     var encoded: String {
         PageCursor(values: [String(createdAt.timeIntervalSince1970), id.uuidString.lowercased()]).encoded
+    }
+}
+
+enum SessionRules {
+    /// The session making the request ends with `POST /api/v1/auth/logout`, not through the session lists: a client
+    /// (or a tool walking the API) that revokes "a session" from a list must not sign itself out by accident.
+    static func checkNotCurrent(_ sessionID: UUID, request: Request) throws {
+        guard request.principal?.sessionID != sessionID else {
+            throw AppError(.conflict, "This is the session you are using; sign out with POST /api/v1/auth/logout.")
+        }
     }
 }

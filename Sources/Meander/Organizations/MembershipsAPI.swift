@@ -200,6 +200,7 @@ extension APIHandler {
                 .filter(\.$revokedAt == nil)
                 .first()
         else { throw AppError(.notFound, "The member holds no \(role.rawValue) role here.") }
+        try RoleRules.checkNotSelf(membership, principal)
         // Nobody takes away a role above their own.
         guard role.rank <= RoleRules.highestRank(of: principal, over: lineage) else {
             throw AppError(.forbidden, "You cannot revoke \(role.rawValue), which ranks above your own roles here.")
@@ -290,10 +291,19 @@ enum RoleRules {
     }
 
     /// Managing a membership (pause, resume, end) needs a rank at least as high as the member's own roles there.
+    /// Nobody pauses, ends or takes roles from their own membership: an admin could lock themselves (and, as the
+    /// last admin, the organisation) out. Another admin does it.
+    static func checkNotSelf(_ membership: OrganizationMembership, _ principal: Principal) throws {
+        guard membership.$user.id != principal.userID else {
+            throw AppError(.forbidden, "You cannot change your own membership or roles; ask another admin.")
+        }
+    }
+
     static func checkOutranks(
         _ membership: OrganizationMembership, by principal: Principal, over lineage: [Organization],
         on db: any Database
     ) async throws {
+        try checkNotSelf(membership, principal)
         let memberRoles = try await UserRole.query(on: db)
             .filter(\.$user.$id == membership.$user.id)
             .filter(\.$organization.$id == membership.$organization.id)

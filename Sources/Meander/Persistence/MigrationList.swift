@@ -56,6 +56,10 @@ enum MigrationList {
             CreateAuditChainHead(),
             UpdateAuditLogEntryAppendOnly(),
             CreateLoginThrottle(),
+            // encryption at rest: the organisations' wrapped data keys
+            CreateOrganizationDataKey(),
+            // Bufdir's counting rules per reporting year (data, not code)
+            SeedBufdirCountingRules(),
         ]
     }
 }

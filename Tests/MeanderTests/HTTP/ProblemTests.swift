@@ -44,6 +44,23 @@ struct ProblemTests {
         }
     }
 
+    @Test("a literal path shadowed by a parameter route of another method is 405, not a bad id")
+    func shadowedLiteralPath() async throws {
+        try await withTestApp { app in
+            // given: PATCH /api/v1/activities/{activityId} would take "batch" as the id
+            let caller = try await IdentityFixtures.signedIn(
+                app, email: "kari@example.no", roles: [(.peerMentor, try await IdentityFixtures.tree(app).chapterA1)])
+
+            // when
+            let response = try await API.send(app, .PATCH, "/api/v1/activities/batch", as: caller, json: #"{"items": []}"#)
+
+            // then
+            #expect(response.status == .methodNotAllowed)
+            #expect(response.headers.first(name: "Allow") == "POST")
+            #expect(response.problemCode == "method_not_allowed")
+        }
+    }
+
     @Test("a body over the configured limit is 413 payload_too_large")
     func oversizedBody() async throws {
         try await withTestApp(migrate: false, configure: { $0.maxBodySize = 1024 }) { app in

@@ -207,6 +207,7 @@ struct MeTests {
             let revoked = try await API.send(app, .DELETE, "/api/v1/me/sessions/\(phone.sessionID.api)", as: laptop)
             let foreign = try await API.send(app, .DELETE, "/api/v1/me/sessions/\(stranger.sessionID.api)", as: laptop)
             let missing = try await API.send(app, .DELETE, "/api/v1/me/sessions/\(UUID().api)", as: laptop)
+            let current = try await API.send(app, .DELETE, "/api/v1/me/sessions/\(laptop.sessionID.api)", as: laptop)
 
             // then
             #expect(revoked.status == .noContent)
@@ -217,6 +218,8 @@ struct MeTests {
             #expect(session.revokedReason == .revokedByUser)
             #expect(foreign.status == .notFound)
             #expect(missing.status == .notFound)
+            #expect(current.status == .conflict, "the current session ends with logout, not from the list")
+            #expect(try await API.send(app, .GET, "/api/v1/me", as: laptop).status == .ok)
             #expect(try await API.send(app, .GET, "/api/v1/me", as: stranger).status == .ok)
             let audit = try await AuditLogEntry.query(on: app.db).filter(\.$action == "session.revoked").all()
             #expect(audit.count == 1)

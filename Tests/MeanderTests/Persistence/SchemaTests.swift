@@ -305,7 +305,7 @@ struct SchemaTests {
             }
             await expectViolation(.unique, "counting rule key within a reporting year") {
                 try await BufdirCountingRule(
-                    reportingYear: 2025, ruleKey: "group_activity", parameters: "{}", validFrom: "2025-01-01"
+                    reportingYear: 2030, ruleKey: "group_activity", parameters: "{}", validFrom: "2030-01-01"
                 ).create(on: db)
             }
         }
@@ -843,10 +843,11 @@ private struct SchemaFixture {
                 userID: f.mentor, quietHoursStart: "22:00", quietHoursEnd: "07:00",
                 scenarioOverrides: [.eventReminder: [.push]]))
 
+        // 2030: a year the migrations do not seed (SeedBufdirCountingRules covers 2024–2027).
         _ = try await save(
             BufdirCountingRule(
-                reportingYear: 2025, ruleKey: "group_activity",
-                parameters: #"{"min_minutes":45,"min_participants":3}"#, validFrom: "2025-01-01"))
+                reportingYear: 2030, ruleKey: "group_activity",
+                parameters: #"{"min_minutes":45,"min_participants":3}"#, validFrom: "2030-01-01"))
         let report = try await save(
             BufdirReport(
                 organizationID: f.organization, reportingYear: 2025, periodStart: "2025-01-01",

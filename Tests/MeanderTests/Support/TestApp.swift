@@ -33,6 +33,47 @@ func withTestApp(
     configure adjust: (inout AppConfig) -> Void = { _ in },
     _ body: (Application) async throws -> Void
 ) async throws {
+    await TestAppSlots.shared.acquire()
+    do {
+        try await withFreshTestApp(migrate: migrate, configure: adjust, body)
+    } catch {
+        await TestAppSlots.shared.release()
+        throw error
+    }
+    await TestAppSlots.shared.release()
+}
+
+/// At most this many test applications live at once (`MEANDER_TEST_APPS`, default 12). Swift Testing starts every
+/// test at once; unbounded, several hundred apps with their connection pools exhaust PostgreSQL's connections and
+/// starve two cores, and timing-sensitive tests fail for reasons that are not theirs.
+actor TestAppSlots {
+    static let shared = TestAppSlots(
+        slots: Int(ProcessInfo.processInfo.environment["MEANDER_TEST_APPS"] ?? "") ?? 12)
+
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(slots: Int) { free = max(1, slots) }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+        } else {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    /// Hands the slot to the next waiter, or frees it.
+    func release() {
+        if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
+    }
+}
+
+private func withFreshTestApp(
+    migrate: Bool,
+    configure adjust: (inout AppConfig) -> Void,
+    _ body: (Application) async throws -> Void
+) async throws {
     let dataDirectory = FileManager.default.temporaryDirectory
         .appendingPathComponent("meander-test-\(UUID().uuidString.lowercased())").path
     try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
@@ -65,6 +106,9 @@ func withTestApp(
         }
         try await body(app)
     } catch {
+        // A test that started a real server and then failed must not leave it running: its deinit would crash the
+        // whole test process and hide the failure.
+        await app.server.shutdown()
         try? await app.asyncShutdown()
         if let databaseName { try? await PostgresTestCluster.shared.dropDatabase(databaseName) }
         throw error

@@ -8,6 +8,16 @@ struct ContractValidationMiddleware: AsyncMiddleware {
     let contract: OpenAPIContract
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        // A path the contract spells out in full (`/api/v1/activities/batch`) answers its own methods only, even
+        // where a parameter route of another method would match it (`PATCH /api/v1/activities/{activityId}`).
+        var literal = contract.literalPathMethods(request.url.path)
+        if literal.contains("GET") { literal = (literal + ["HEAD"]).sorted() }
+        if !literal.isEmpty, !literal.contains(request.method.rawValue) {
+            throw AppError(
+                .methodNotAllowed,
+                "\(request.method.rawValue) is not allowed on \(request.url.path); allowed: \(literal.joined(separator: ", ")).",
+                headers: [("Allow", literal.joined(separator: ", "))])
+        }
         if let operation = request.contractOperation(in: contract) {
             try validateParameters(of: operation, request)
             try validateBody(of: operation, request)

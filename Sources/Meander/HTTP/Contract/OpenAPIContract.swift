@@ -33,6 +33,8 @@ struct OpenAPIContract: Sendable {
 
     let operations: [Operation]
     private let byRoute: [String: Operation]
+    /// Paths without parameters → their methods.
+    private let literalPaths: [String: [String]]
 
     init(yaml: String) throws {
         guard let root = try Yams.load(yaml: yaml) as? [String: Any] else {
@@ -78,6 +80,9 @@ struct OpenAPIContract: Sendable {
         byRoute = Dictionary(
             operations.map { (Self.routeKey(method: $0.method, template: $0.path), $0) },
             uniquingKeysWith: { first, _ in first })
+        literalPaths = Dictionary(
+            grouping: operations.filter { !$0.path.contains("{") }, by: \.path
+        ).mapValues { $0.map(\.method).sorted() }
     }
 
     /// Fails start-up unless every operation declares a permission from the permission table.
@@ -98,6 +103,14 @@ struct OpenAPIContract: Sendable {
     /// The operation for a method and a route given as path components (`{name}` for parameters).
     func operation(method: String, pathComponents: [String]) -> Operation? {
         byRoute["\(method) /\(pathComponents.joined(separator: "/"))"]
+    }
+
+    /// The methods of a path the contract spells out in full (no parameters), e.g. `POST` for
+    /// `/api/v1/activities/batch`; empty for other paths. Such a path also matches parameter routes of other
+    /// methods (`PATCH /api/v1/activities/{activityId}`), but is not one of their records.
+    func literalPathMethods(_ path: String) -> [String] {
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        return literalPaths[trimmed] ?? []
     }
 
     private static func routeKey(method: String, template: String) -> String {

@@ -1,0 +1,240 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// The rules of logging and changing an activity, shared by the single, batch and update handlers.
+enum ActivityLogging {
+    /// What logging one activity did.
+    struct Logged: Sendable {
+        let activity: Activity
+        /// `false` when the same `client_id` with the same content was logged before: the original.
+        let created: Bool
+        let summary: String?
+    }
+
+    /// Logs one activity as `createActivity` does: checks, Bufdir eligibility, idempotency by `client_id`, audit.
+    static func create(
+        _ body: Components.Schemas.ActivityCreate, request: Request, rules: BufdirRulesCache
+    ) async throws -> Logged {
+        let principal = try request.requirePrincipal()
+        let organizationID = try APIID.parse(body.organizationId, parameter: "organization")
+        let lineage = try await request.access.authorize(in: organizationID)
+        if ActivityReach.isPaused(principal, in: lineage) {
+            throw AppError(
+                .forbidden, "Your membership here is paused: you can read your history but not log new work.")
+        }
+        let isStaff = ActivityReach.isStaff(principal, in: lineage)
+        let mentorID = try body.mentorId.map { try field(uuid: $0, "/mentor_id") } ?? principal.userID
+        if mentorID != principal.userID {
+            guard isStaff else {
+                throw AppError(.forbidden, "Only coordinators and admins log activities on a mentor's behalf.")
+            }
+            try await checkMentor(mentorID, lineage: lineage, on: request.db)
+        }
+        let type = try await activityType(body.activityTypeId, lineage: lineage, requireActive: true, on: request.db)
+        let contactID = try await contact(
+            body.contactId, mentorID: mentorID, asStaff: isStaff, principal: principal, on: request.db)
+        let municipalityCode = try municipality(body.municipalityCode)
+        let clientID = try body.clientId.map { try field(uuid: $0, "/client_id") } ?? UUID()
+        let status: Activity.Status = body.status == .draft ? .draft : .registered
+
+        let id = UUID()
+        let activity = Activity(
+            id: id, organizationID: organizationID, mentorID: mentorID, activityTypeID: try type.requireID(),
+            occurredAt: body.occurredAt, durationMinutes: Int(body.durationMinutes), registeredByID: principal.userID,
+            contactID: contactID, clientID: clientID, participantCount: Int(body.participantCount ?? 1),
+            place: body.place, channel: body.channel.flatMap { Activity.Channel(rawValue: $0.rawValue) },
+            countryCode: (body.countryCode ?? "NO").uppercased(), municipalityCode: municipalityCode, status: status)
+        try await judge(activity, type: type, rules: rules, on: request.db)
+        let cipher = request.application.meander.cipher
+        if let summary = body.summary {
+            let sealed = try await cipher.seal(summary, summaryContext(organizationID, id), on: request.db)
+            activity.summaryCiphertext = sealed
+            activity.keyVersion = FieldCipher.keyVersion(of: sealed)
+        }
+
+        if let existing = try await find(clientID: clientID, in: organizationID, on: request.db) {
+            return try await replay(existing, of: activity, summary: body.summary, request: request)
+        }
+        do {
+            try await request.db.transaction { transaction in
+                try await activity.create(on: transaction)
+                try await AuditLog.append(
+                    AuditEvent(
+                        "activity.created", request: request, organizationID: organizationID,
+                        targetType: "activity", targetID: id,
+                        metadata: [
+                            "client_id": clientID.uuidString.lowercased(),
+                            "on_behalf": String(mentorID != principal.userID),
+                            "counts_for_bufdir": String(activity.countsForBufdir),
+                        ]),
+                    on: transaction)
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // A racing upload of the same client id won: answer as a retry would.
+            guard let existing = try await find(clientID: clientID, in: organizationID, on: request.db) else {
+                throw AppError(.conflict, "The activity conflicts with another record: \(String(describing: error))")
+            }
+            return try await replay(existing, of: activity, summary: body.summary, request: request)
+        }
+        return Logged(activity: activity, created: true, summary: body.summary)
+    }
+
+    /// The original for a retried `client_id`, or 409 if the content differs.
+    private static func replay(
+        _ existing: Activity, of attempt: Activity, summary: String?, request: Request
+    ) async throws -> Logged {
+        let existingSummary = try await request.application.meander.cipher.open(
+            existing.summaryCiphertext, summaryContext(existing.$organization.id, try existing.requireID()),
+            on: request.db)
+        let sameLinks =
+            existing.$mentor.id == attempt.$mentor.id && existing.$contact.id == attempt.$contact.id
+            && existing.$activityType.id == attempt.$activityType.id
+        let sameTime =
+            abs(existing.occurredAt.timeIntervalSince(attempt.occurredAt)) < 0.001
+            && existing.durationMinutes == attempt.durationMinutes
+        let samePlace =
+            existing.place == attempt.place && existing.channel == attempt.channel
+            && existing.countryCode == attempt.countryCode && existing.municipalityCode == attempt.municipalityCode
+        let sameRest =
+            existing.participantCount == attempt.participantCount && existingSummary == summary
+            && existing.deletedAt == nil
+        let same = sameLinks && sameTime && samePlace && sameRest
+        guard same else {
+            throw AppError(
+                .conflict,
+                "The client_id \(attempt.clientID.uuidString.lowercased()) was already used for an activity with other content (or one since deleted). Use a new client_id for a new activity."
+            )
+        }
+        return Logged(activity: existing, created: false, summary: existingSummary)
+    }
+
+    static func find(clientID: UUID, in organizationID: UUID, on db: any Database) async throws -> Activity? {
+        try await Activity.query(on: db).withDeleted()
+            .filter(\.$organization.$id == organizationID)
+            .filter(\.$clientID == clientID)
+            .first()
+    }
+
+    /// Sets `counts_for_bufdir` and `bufdir_reason` from the rules of the activity's year.
+    static func judge(
+        _ activity: Activity, type: ActivityType, rules: BufdirRulesCache, on db: any Database
+    ) async throws {
+        let year = BufdirEligibility.reportingYear(of: activity.occurredAt)
+        let verdict = BufdirEligibility.evaluate(
+            .init(
+                category: type.bufdirCategory, reportable: type.reportable, channel: activity.channel,
+                participants: activity.participantCount, minutes: activity.durationMinutes,
+                countryCode: activity.countryCode, status: activity.status),
+            rules: try await rules.rules(for: year, on: db), year: year)
+        activity.countsForBufdir = verdict.counts
+        activity.bufdirReason = verdict.reason
+    }
+
+    static func summaryContext(_ organizationID: UUID, _ activityID: UUID) -> FieldContext {
+        FieldContext(
+            organizationID: organizationID, table: Activity.schema, column: "summary_ciphertext", rowID: activityID)
+    }
+
+    // MARK: - Checks
+
+    static func field(uuid raw: String, _ pointer: String) throws -> UUID {
+        guard let id = UUID(uuidString: raw) else {
+            throw AppError.validation([.init(field: pointer, code: "invalid_format", message: "Not a UUID.")])
+        }
+        return id
+    }
+
+    /// An activity type usable in the organisation: global, or owned by it or an organisation above it.
+    static func activityType(
+        _ raw: String, lineage: [Organization], requireActive: Bool, on db: any Database
+    ) async throws -> ActivityType {
+        let id = try field(uuid: raw, "/activity_type_id")
+        let lineageIDs = Set(lineage.compactMap(\.id))
+        guard let type = try await ActivityType.find(id, on: db),
+            type.$organization.id.map(lineageIDs.contains) ?? true
+        else {
+            throw AppError.validation([
+                .init(field: "/activity_type_id", code: "unknown", message: "No such activity type here.")
+            ])
+        }
+        if requireActive, !type.isActive {
+            throw AppError.validation([
+                .init(
+                    field: "/activity_type_id", code: "inactive",
+                    message: "This activity type is deactivated; choose another for new work.")
+            ])
+        }
+        return type
+    }
+
+    /// The mentor a coordinator logs for: a live peer-mentor role here or above, through an active membership.
+    static func checkMentor(_ mentorID: UUID, lineage: [Organization], on db: any Database) async throws {
+        let lineageIDs = lineage.compactMap(\.id)
+        let roles = try await UserRole.query(on: db)
+            .filter(\.$user.$id == mentorID).filter(\.$role == .peerMentor).filter(\.$revokedAt == nil)
+            .filter(\.$organization.$id ~~ lineageIDs)
+            .all()
+        let memberships = try await OrganizationMembership.query(on: db)
+            .filter(\.$user.$id == mentorID)
+            .filter(\.$organization.$id ~~ roles.compactMap { $0.$organization.id })
+            .all()
+        guard memberships.contains(where: { $0.status == .active || $0.status == .paused }) else {
+            throw AppError.validation([
+                .init(field: "/mentor_id", code: "not_a_mentor", message: "This person is not a peer mentor here.")
+            ])
+        }
+        guard memberships.contains(where: { $0.status == .active }) else {
+            throw AppError(.conflict, "The mentor's membership is paused: no new work can be logged for them.")
+        }
+    }
+
+    /// The contact of an activity: within the caller's reach, and for a mentor one assigned to them.
+    static func contact(
+        _ raw: String?, mentorID: UUID, asStaff: Bool, principal: Principal, on db: any Database
+    ) async throws -> UUID? {
+        guard let raw else { return nil }
+        let id = try field(uuid: raw, "/contact_id")
+        let unknown = AppError.validation([
+            .init(field: "/contact_id", code: "unknown", message: "No such contact within your reach.")
+        ])
+        guard let contact = try await Contact.find(id, on: db), contact.erasedAt == nil else { throw unknown }
+        let reach = try await ActivityReach.of(principal, on: db)
+        let assigned =
+            try await ContactMentorAssignment.query(on: db)
+            .filter(\.$contact.$id == id).filter(\.$mentor.$id == mentorID).filter(\.$unassignedAt == nil)
+            .count() > 0
+        let visible =
+            reach.staffOrganizationIDs.contains(contact.$organization.id)
+            || (assigned && principal.userID == mentorID)
+        guard visible else { throw unknown }
+        if contact.status == .archived {
+            throw AppError(.conflict, "The contact is archived; no new activities can name them.")
+        }
+        return id
+    }
+
+    static func municipality(_ code: String?) throws -> String? {
+        guard let code else { return nil }
+        guard Municipalities.byCode[code] != nil else {
+            throw AppError.validation([
+                .init(
+                    field: "/municipality_code", code: "unknown",
+                    message: "'\(code)' is not a municipality number in the 2024 list.")
+            ])
+        }
+        return code
+    }
+}
+
+/// Bufdir's rules by year, loaded once per request (a batch spans few years).
+actor BufdirRulesCache {
+    private var byYear: [Int: BufdirRules?] = [:]
+
+    func rules(for year: Int, on db: any Database) async throws -> BufdirRules? {
+        if let cached = byYear[year] { return cached }
+        let loaded = try await BufdirRules.load(year: year, on: db)
+        byYear[year] = loaded
+        return loaded
+    }
+}
