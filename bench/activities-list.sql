@@ -9,7 +9,8 @@ SELECT id FROM organizations WHERE parent_id IN (:org);
 SELECT id FROM organizations WHERE parent_id IN (:org);
 -- the page
 SELECT * FROM activities
-WHERE deleted_at IS NULL AND (organization_id IN (NULL) OR (organization_id IN (:org) AND mentor_id = :uid))
+-- (Fluent writes an empty IN as 1 = 0: a mentor has no staff organisations)
+WHERE deleted_at IS NULL AND (1 = 0 OR (organization_id IN (:org) AND mentor_id = :uid))
 ORDER BY occurred_at DESC, id DESC LIMIT 51;
 -- its evidence state
 SELECT * FROM activity_types WHERE requires_evidence = true

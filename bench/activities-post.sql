@@ -12,7 +12,8 @@ SELECT * FROM organizations WHERE id = (SELECT parent_id FROM organizations WHER
 -- the type, the year's counting rules, the client-id check
 SELECT * FROM activity_types WHERE id = :tid;
 SELECT * FROM bufdir_counting_rules WHERE reporting_year = 2025;
-SELECT * FROM activities WHERE organization_id = :org AND client_id = gen_random_uuid();
+-- (a client id that is not there yet, as for a new activity; a constant so that the unique index is used)
+SELECT * FROM activities WHERE organization_id = :org AND client_id = '00000000-0000-4000-8000-000000000000';
 -- the insert and the audit append, in one transaction under the chain lock
 BEGIN;
 INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, registered_by_id, activity_type_id,
@@ -34,4 +35,4 @@ UPDATE audit_chain_heads SET sequence = sequence + 1,
 COMMIT;
 -- the answer's evidence state
 SELECT * FROM activity_types WHERE id IN (:tid) AND requires_evidence = true;
-SELECT * FROM activity_attachments WHERE activity_id IN (gen_random_uuid()) AND deleted_at IS NULL;
+SELECT * FROM activity_attachments WHERE activity_id IN ('00000000-0000-4000-8000-000000000000') AND deleted_at IS NULL;
