@@ -11,10 +11,10 @@ extension APIHandler {
         let cursor = try PageCursor.decode(query.cursor, count: 2)
         _ = try await request.access.reachableOrganizationIDs()
         let principal = try request.requirePrincipal()
-        let reach = try await ActivityReach.of(principal, on: request.db)
+        let reach = try await TenantReach.of(principal, on: request.db)
 
-        var staff = reach.staffOrganizationIDs
-        var mentor = reach.mentorOrganizationIDs
+        var staff = reach.staff
+        var mentor = reach.mentor
         if let raw = query.organizationId {
             let root = try APIID.parse(raw, parameter: "organization")
             // An organisation outside the caller's reach answers 404, as everywhere.
@@ -135,7 +135,7 @@ enum ActivityQuery {
         }
         let lineage = try await request.access.authorize(in: activity.$organization.id)
         let principal = try request.requirePrincipal()
-        guard ActivityReach.isStaff(principal, in: lineage) || activity.$mentor.id == principal.userID else {
+        guard TenantReach.isStaff(principal, in: lineage) || activity.$mentor.id == principal.userID else {
             throw notFound
         }
         return (activity, lineage)
@@ -145,7 +145,7 @@ enum ActivityQuery {
     /// unapproved work, and not while their membership is paused.
     static func checkEditable(_ activity: Activity, lineage: [Organization], request: Request) async throws {
         let principal = try request.requirePrincipal()
-        if !ActivityReach.isStaff(principal, in: lineage), ActivityReach.isPaused(principal, in: lineage) {
+        if !TenantReach.isStaff(principal, in: lineage), TenantReach.isPaused(principal, in: lineage) {
             throw AppError(.forbidden, "Your membership here is paused: you can read your history but not change it.")
         }
         if activity.status == .approved {
@@ -186,7 +186,7 @@ enum ActivityReview {
     static func decide(_ raw: String, approve: Bool, reason: String?, request: Request) async throws -> Activity {
         let (activity, lineage) = try await ActivityQuery.authorized(raw, request: request)
         let principal = try request.requirePrincipal()
-        guard ActivityReach.isStaff(principal, in: lineage) else {
+        guard TenantReach.isStaff(principal, in: lineage) else {
             throw AppError(.forbidden, "Only coordinators and admins review activities.")
         }
         guard activity.status == .registered else {

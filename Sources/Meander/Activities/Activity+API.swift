@@ -68,7 +68,7 @@ enum ActivityEdit {
     ) async throws -> String? {
         let principal = try request.requirePrincipal()
         let raw = RawBody.object(of: request) ?? [:]
-        let isStaff = ActivityReach.isStaff(principal, in: lineage)
+        let isStaff = TenantReach.isStaff(principal, in: lineage)
         var changed: [String] = []
         func note(_ field: String, _ different: Bool) { if different { changed.append(field) } }
 

@@ -19,11 +19,11 @@ enum ActivityLogging {
         let principal = try request.requirePrincipal()
         let organizationID = try APIID.parse(body.organizationId, parameter: "organization")
         let lineage = try await request.access.authorize(in: organizationID)
-        if ActivityReach.isPaused(principal, in: lineage) {
+        if TenantReach.isPaused(principal, in: lineage) {
             throw AppError(
                 .forbidden, "Your membership here is paused: you can read your history but not log new work.")
         }
-        let isStaff = ActivityReach.isStaff(principal, in: lineage)
+        let isStaff = TenantReach.isStaff(principal, in: lineage)
         let mentorID = try body.mentorId.map { try field(uuid: $0, "/mentor_id") } ?? principal.userID
         if mentorID != principal.userID {
             guard isStaff else {
@@ -199,13 +199,10 @@ enum ActivityLogging {
             .init(field: "/contact_id", code: "unknown", message: "No such contact within your reach.")
         ])
         guard let contact = try await Contact.find(id, on: db), contact.erasedAt == nil else { throw unknown }
-        let reach = try await ActivityReach.of(principal, on: db)
-        let assigned =
-            try await ContactMentorAssignment.query(on: db)
-            .filter(\.$contact.$id == id).filter(\.$mentor.$id == mentorID).filter(\.$unassignedAt == nil)
-            .count() > 0
+        let reach = try await TenantReach.of(principal, on: db)
+        let assigned = try await ContactAccess.isAssigned(contact: id, to: mentorID, on: db)
         let visible =
-            reach.staffOrganizationIDs.contains(contact.$organization.id)
+            reach.staff.contains(contact.$organization.id)
             || (assigned && principal.userID == mentorID)
         guard visible else { throw unknown }
         if contact.status == .archived {

@@ -33,7 +33,7 @@ extension APIHandler {
         let request = try RequestContext.request
         let (activity, lineage) = try await ActivityQuery.authorized(input.path.activityId, request: request)
         let principal = try request.requirePrincipal()
-        if !ActivityReach.isStaff(principal, in: lineage), ActivityReach.isPaused(principal, in: lineage) {
+        if !TenantReach.isStaff(principal, in: lineage), TenantReach.isPaused(principal, in: lineage) {
             throw AppError(.forbidden, "Your membership here is paused: you can read your history but not change it.")
         }
         if try await ClosedPeriods.contains(activity.occurredAt, lineage: lineage, on: request.db) {
@@ -62,7 +62,7 @@ extension APIHandler {
         let attachment = ActivityAttachment(
             id: id, organizationID: organizationID, activityID: try activity.requireID(), uploadedByID: principal.userID,
             fileName: fileName, mediaType: mediaType, sizeBytes: bytes.count, sha256: Digest.sha256Hex(bytes),
-            storageKey: "org/\(organizationID.uuidString.lowercased())/attachments/\(id.uuidString.lowercased())",
+            storageKey: BlobKey.attachment(organizationID: organizationID, attachmentID: id),
             kind: kind)
         let files = request.application.meander.files
         try await files.put(attachment.storageKey, bytes, contentType: mediaType)

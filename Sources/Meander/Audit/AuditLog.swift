@@ -129,7 +129,7 @@ enum AuditLog {
     static func hash(of entry: AuditLogEntry) -> String {
         var data = Data(entry.previousHash.utf8)
         data.append(canonicalContent(of: entry))
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return Digest.sha256Hex(data)
     }
 
     /// The hashed content: fixed field order, lowercase ids, milliseconds since 1970, `\u{1F}`-separated.

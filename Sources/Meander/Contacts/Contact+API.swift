@@ -40,7 +40,7 @@ extension Components.Schemas.Contact {
     /// Maps a page of contacts (without needs and notes, which only the single-contact responses carry), loading
     /// their open mentor assignments in one query.
     static func list(
-        _ contacts: [Contact], reach: ContactAccess.Reach, on db: any Database
+        _ contacts: [Contact], reach: TenantReach, on db: any Database
     ) async throws -> [Components.Schemas.Contact] {
         let mentors = try await ContactMentors.open(of: contacts.compactMap(\.id), on: db)
         return try contacts.map { contact in

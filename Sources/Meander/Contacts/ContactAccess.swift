@@ -14,8 +14,6 @@ enum ContactView: String, Sendable {
 /// Who reaches which contacts, on top of `Access`: staff over their subtrees, a peer mentor over the contacts
 /// currently assigned to them and nothing else.
 enum ContactAccess {
-    static let staffRoles: Set<UserRole.Role> = [.coordinator, .orgAdmin, .nationalAdmin]
-
     static var notFound: AppError { AppError(.notFound, "No such contact.") }
 
     /// Loads the contact named in the path and authorises the operation's permission in its organisation.
@@ -28,7 +26,7 @@ enum ContactAccess {
         guard let contact = try await Contact.find(id, on: request.db) else { throw notFound }
         let lineage = try await request.access.authorize(in: contact.$organization.id)
         let principal = try request.requirePrincipal()
-        if isStaff(principal, in: lineage) {
+        if TenantReach.isStaff(principal, in: lineage) {
             if request.permission != .contactsRead, isPaused(principal, in: lineage) {
                 throw AppError(.forbidden, "Your membership here is paused.")
             }
@@ -40,20 +38,9 @@ enum ContactAccess {
         return (contact, .mentor)
     }
 
-    /// Whether the caller holds a staff role on the organisation or above it.
-    static func isStaff(_ principal: Principal, in lineage: [Organization]) -> Bool {
-        let ids = Set(lineage.compactMap(\.id))
-        return principal.grants.contains { grant in
-            staffRoles.contains(grant.role) && grant.organizationID.map(ids.contains) == true
-        }
-    }
-
     /// Whether every staff role the caller holds over the lineage comes through a paused membership.
     static func isPaused(_ principal: Principal, in lineage: [Organization]) -> Bool {
-        let ids = Set(lineage.compactMap(\.id))
-        let reaching = principal.grants.filter { staffRoles.contains($0.role) }.compactMap(\.organizationID)
-            .filter(ids.contains)
-        return !reaching.isEmpty && reaching.allSatisfy(principal.pausedOrganizationIDs.contains)
+        TenantReach.isPaused(principal, in: lineage, roles: TenantReach.staffRoles)
     }
 
     static func isAssigned(contact: UUID, to mentorID: UUID, on db: any Database) async throws -> Bool {
@@ -64,29 +51,12 @@ enum ContactAccess {
             .count() > 0
     }
 
-    /// The organisations where the caller sees contacts as staff, and those where only as a peer mentor.
-    struct Reach: Sendable {
-        var staff: Set<UUID>
-        var mentor: Set<UUID>
-
-        var isEmpty: Bool { staff.isEmpty && mentor.isEmpty }
-
-        func view(of contact: Contact) -> ContactView {
-            staff.contains(contact.$organization.id) ? .full : .mentor
-        }
-    }
-
-    /// The caller's reach for lists; runs `Access`'s check for the request.
-    static func reach(of request: Request) async throws -> Reach {
+    /// The caller's reach for lists, within what `Access` allows; runs `Access`'s check for the request.
+    static func reach(of request: Request) async throws -> TenantReach {
         // Marks the request as checked; contact permissions are never platform-wide, so this is never nil.
         let reachable = try await request.access.reachableOrganizationIDs() ?? []
-        let principal = try request.requirePrincipal()
-        let staffRoots = Set(principal.grants.filter { staffRoles.contains($0.role) }.compactMap(\.organizationID))
-        let mentorRoots = Set(principal.grants.filter { $0.role == .peerMentor }.compactMap(\.organizationID))
-        let staff = try await OrganizationTree.subtreeIDs(of: staffRoots, on: request.db).intersection(reachable)
-        let mentor = try await OrganizationTree.subtreeIDs(of: mentorRoots, on: request.db).intersection(reachable)
-            .subtracting(staff)
-        return Reach(staff: staff, mentor: mentor)
+        let reach = try await TenantReach.of(try request.requirePrincipal(), on: request.db)
+        return TenantReach(staff: reach.staff.intersection(reachable), mentor: reach.mentor.intersection(reachable))
     }
 
     /// A filter for contacts with an open assignment to `mentorID`.
@@ -98,4 +68,13 @@ enum ContactAccess {
                 AND a.unassigned_at IS NULL)
                 """)
     }
+}
+
+extension TenantReach {
+    /// How a contact of this reach is shown.
+    func view(of contact: Contact) -> ContactView {
+        staff.contains(contact.$organization.id) ? .full : .mentor
+    }
+
+    var isEmpty: Bool { staff.isEmpty && mentor.isEmpty }
 }

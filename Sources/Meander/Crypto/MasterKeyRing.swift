@@ -27,8 +27,7 @@ struct MasterKeyRing: Sendable {
     /// Identifies a master key without revealing it: the first 16 hex digits of
     /// `SHA-256("meander-master-key-id" ‖ key)`.
     static func keyID(of key: SecretKey) -> String {
-        SHA256.hash(data: Data("meander-master-key-id".utf8) + Data(key.bytes))
-            .prefix(8).map { String(format: "%02x", $0) }.joined()
+        Digest.hex(SHA256.hash(data: Data("meander-master-key-id".utf8) + Data(key.bytes)).prefix(8))
     }
 
     /// The master key with this id, current or previous.

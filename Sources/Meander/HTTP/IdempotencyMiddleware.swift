@@ -157,6 +157,6 @@ struct IdempotencyMiddleware: AsyncMiddleware {
         hasher.update(data: Data((request.headers.first(name: .contentType) ?? "").utf8))
         hasher.update(data: Data("\n".utf8))
         if let body = request.body.data { hasher.update(data: Data(buffer: body)) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Digest.hex(hasher.finalize())
     }
 }

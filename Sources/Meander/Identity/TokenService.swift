@@ -26,8 +26,7 @@ final class TokenService: Sendable {
     init(signingKey: SecretKey, accessTokenLifetime: TimeInterval) async {
         let key = SymmetricKey(data: signingKey.bytes)
         self.accessTokenLifetime = accessTokenLifetime
-        keyID = "hs256-" + SHA256.hash(data: Data("meander-kid".utf8) + Data(signingKey.bytes))
-            .prefix(6).map { String(format: "%02x", $0) }.joined()
+        keyID = "hs256-" + Digest.hex(SHA256.hash(data: Data("meander-kid".utf8) + Data(signingKey.bytes)).prefix(6))
         // Sorted keys make the same claims sign to the same text, so that a replayed refresh returns the same pair.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -72,7 +71,7 @@ final class TokenService: Sendable {
 
     /// The stored form of any opaque token: SHA-256, hex.
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Digest.sha256Hex(Data(token.utf8))
     }
 
     /// A random single-use token for links (invitations, password resets).

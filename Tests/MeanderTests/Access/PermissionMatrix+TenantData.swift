@@ -46,7 +46,7 @@ extension MatrixCase {
             let attachment = ActivityAttachment(
                 id: id, organizationID: organizationID, activityID: try activity.requireID(), uploadedByID: owner,
                 fileName: "bevis.pdf", mediaType: "application/pdf", sizeBytes: bytes.count,
-                sha256: Digest.sha256Hex(bytes), storageKey: "org/\(organizationID.api)/attachments/\(id.api)",
+                sha256: Digest.sha256Hex(bytes), storageKey: BlobKey.attachment(organizationID: organizationID, attachmentID: id),
                 kind: .attendanceList)
             try await app.meander.files.put(attachment.storageKey, bytes, contentType: "application/pdf")
             try await attachment.create(on: app.db)
