@@ -199,7 +199,7 @@ enum ActivityReview {
         let id = try activity.requireID()
         let now = Date()
         // A conditional update decides a race between two reviewers: exactly one wins.
-        let won = try await request.db.transaction { transaction -> Bool in
+        let won = try await request.db.identityTransaction { transaction -> Bool in
             let sql = try transaction.sqlDatabase()
             let rows =
                 approve

@@ -144,7 +144,7 @@ enum ActivityEdit {
         let metadata = [
             "fields": changed.joined(separator: ","), "counts_for_bufdir": String(activity.countsForBufdir),
         ]
-        try await request.db.transaction { transaction in
+        try await request.db.identityTransaction { transaction in
             try await activity.save(on: transaction)
             try await AuditLog.append(
                 AuditEvent(

@@ -57,7 +57,7 @@ enum ActivityLogging {
             return try await replay(existing, of: activity, summary: body.summary, request: request)
         }
         do {
-            try await request.db.transaction { transaction in
+            try await request.db.identityTransaction { transaction in
                 try await activity.create(on: transaction)
                 try await AuditLog.append(
                     AuditEvent(

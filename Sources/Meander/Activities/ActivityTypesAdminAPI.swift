@@ -65,7 +65,7 @@ extension APIHandler {
             bufdirCategory: category, reportable: body.reportable, requiresEvidence: body.requiresEvidence,
             defaultDurationMinutes: Int(body.defaultDurationMinutes), sortOrder: Int(body.sortOrder ?? 1000))
         do {
-            try await request.db.transaction { transaction in
+            try await request.db.identityTransaction { transaction in
                 try await type.create(on: transaction)
                 try await AuditLog.append(
                     AuditEvent(
@@ -139,7 +139,7 @@ enum ActivityTypeRules {
             ? (type.isActive ? "activity_type.reactivated" : "activity_type.deactivated") : "activity_type.updated"
         let metadata = ["fields": changed.joined(separator: ",")]
         let id = try type.requireID()
-        try await request.db.transaction { transaction in
+        try await request.db.identityTransaction { transaction in
             try await type.save(on: transaction)
             try await AuditLog.append(
                 AuditEvent(

@@ -67,7 +67,7 @@ extension APIHandler {
         let files = request.application.meander.files
         try await files.put(attachment.storageKey, bytes, contentType: mediaType)
         do {
-            try await request.db.transaction { transaction in
+            try await request.db.identityTransaction { transaction in
                 try await attachment.create(on: transaction)
                 try await AuditLog.append(
                     AuditEvent(

@@ -9,7 +9,7 @@ extension AuditLog {
         _ record: Record, targetType: String, organizationID: UUID, request: Request
     ) async throws where Record.IDValue == UUID {
         let id = try record.requireID()
-        try await request.db.transaction { transaction in
+        try await request.db.identityTransaction { transaction in
             try await record.delete(on: transaction)
             try await append(
                 AuditEvent(

@@ -120,7 +120,7 @@ extension APIHandler {
         let secrets = ContactSecrets(request: request)
         let needs = ContactRules.text(body.needs)
         let notes = ContactRules.text(body.notes)
-        try await request.db.transaction { [mentorIDs] db in
+        try await request.db.identityTransaction { [mentorIDs] db in
             try await secrets.seal(needs: needs, notes: notes, into: contact, on: db)
             try await contact.create(on: db)
             for mentorID in mentorIDs {
@@ -161,7 +161,7 @@ extension APIHandler {
         let secrets = ContactSecrets(request: request)
         // Read again under the row lock: two edits of different fields (needs and notes are sealed together) must
         // not undo each other, and an erasure that committed first must win.
-        let contact = try await request.db.transaction { db in
+        let contact = try await request.db.identityTransaction { db in
             let contact = try await Contacts.lockUnlessErased(contactID, on: db)
             let changed = try await patch.apply(to: contact, secrets: secrets, on: db)
             guard !changed.isEmpty else { return contact }
@@ -183,7 +183,7 @@ extension APIHandler {
         guard contact.status != .archived else { throw AppError(.conflict, "The contact is already archived.") }
         let contactID = try contact.requireID()
         let now = Date()
-        try await request.db.transaction { db in
+        try await request.db.identityTransaction { db in
             try await Contacts.transition(contact, to: .archived, on: db)
             // Nobody follows up an archived contact: the assignments end, and with them the mentors' access.
             let ended = try await Contacts.endAssignments(of: contactID, at: now, on: db)
@@ -206,7 +206,7 @@ extension APIHandler {
             throw AppError.validation(errors)
         }
         let contactID = try contact.requireID()
-        let recorded = try await request.db.transaction { db in
+        let recorded = try await request.db.identityTransaction { db in
             let contact = try await Contacts.lockUnlessErased(contactID, on: db)
             // A new consent (another scope, or given again after a withdrawal) replaces the one on record.
             contact.consentGivenAt = consent.givenAt
@@ -232,7 +232,7 @@ extension APIHandler {
         guard contact.consentWithdrawnAt == nil else { throw AppError(.conflict, "The consent is already withdrawn.") }
         let contactID = try contact.requireID()
         let now = Date()
-        try await request.db.transaction { db in
+        try await request.db.identityTransaction { db in
             // Conditional, so that two withdrawals racing each other do not both succeed.
             let updated = try await db.sqlDatabase().update(Contact.schema)
                 .set("consent_withdrawn_at", to: now)
@@ -277,7 +277,7 @@ extension APIHandler {
             organizationID: contact.$organization.id, contactID: contactID, mentorID: mentorID,
             assignedByID: principal.userID)
         do {
-            try await request.db.transaction { db in
+            try await request.db.identityTransaction { db in
                 _ = try await Contacts.lockUnlessErased(contactID, on: db)
                 try await assignment.create(on: db)
                 try await AuditLog.append(
@@ -299,7 +299,7 @@ extension APIHandler {
         let mentorID = try APIID.parse(input.path.mentorId, parameter: "mentorId")
         let contactID = try contact.requireID()
         let notAssigned = AppError(.notFound, "The mentor is not assigned to this contact.")
-        try await request.db.transaction { db in
+        try await request.db.identityTransaction { db in
             let ended = try await db.sqlDatabase().update(ContactMentorAssignment.schema)
                 .set("unassigned_at", to: Date())
                 .set("updated_at", to: Date())

@@ -105,7 +105,7 @@ enum ContactGDPR {
         let now = Date()
         let none: String? = nil
 
-        let (activities, attachments) = try await request.db.transaction { db in
+        let (activities, attachments) = try await request.db.identityTransaction { db in
             let sql = try db.sqlDatabase()
             let erased = try await sql.update(Contact.schema)
                 .set("first_name", to: none).set("last_name", to: none).set("phone", to: none)

@@ -3,7 +3,8 @@ import FluentSQL
 import Foundation
 
 extension Database {
-    /// A transaction for the identity writes (rotation, sign-in bookkeeping, revocations, password changes).
+    /// A write transaction started by a handler: the identity writes (rotation, sign-in bookkeeping, revocations,
+    /// password changes) and the tenant-data writes (contacts, activities, attachments, activity types).
     ///
     /// On PostgreSQL this is a plain transaction: row locks and conditional updates do the work. On SQLite (one
     /// process, one writer at a time) the writes also take a process-wide lock first. SQLite would serialise them
