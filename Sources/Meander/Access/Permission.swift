@@ -27,6 +27,10 @@ enum Permission: String, CaseIterable, Sendable {
     case activitiesRead = "activities.read"
     case activitiesCreate = "activities.create"
     case activitiesReview = "activities.review"
+    case bufdirRead = "bufdir.read"
+    case bufdirManage = "bufdir.manage"
+    case bufdirExport = "bufdir.export"
+    case bufdirRulesManage = "bufdir_rules.manage"
 
     typealias Role = UserRole.Role
 
@@ -66,11 +70,12 @@ enum Permission: String, CaseIterable, Sendable {
         // assigned contacts, their own activities).
         case .contactsRead, .activityTypesRead, .activitiesRead, .activitiesCreate:
             [.peerMentor: .subtree, .coordinator: .subtree, .orgAdmin: .subtree, .nationalAdmin: .subtree]
-        case .contactsManage, .activitiesReview:
+        case .contactsManage, .activitiesReview, .bufdirRead, .bufdirExport:
             [.coordinator: .subtree, .orgAdmin: .subtree, .nationalAdmin: .subtree]
-        case .contactsGDPR, .activityTypesManage:
+        case .contactsGDPR, .activityTypesManage, .bufdirManage:
             [.orgAdmin: .subtree, .nationalAdmin: .subtree]
-        case .activityTypesGlobal:
+        // Bufdir's counting rules are national reference data, not tenant data.
+        case .activityTypesGlobal, .bufdirRulesManage:
             [.platformAdmin: .anywhere]
         }
     }

@@ -56,6 +56,9 @@ enum ActivityLogging {
         if let existing = try await find(clientID: clientID, in: organizationID, on: request.db) {
             return try await replay(existing, of: activity, summary: body.summary, request: request)
         }
+        if try await ClosedPeriods.contains(body.occurredAt, lineage: lineage, on: request.db) {
+            throw AppError(.conflict, "That date lies in a finalised Bufdir period, which is read-only.")
+        }
         do {
             try await request.db.identityTransaction { transaction in
                 try await activity.create(on: transaction)

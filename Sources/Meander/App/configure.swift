@@ -17,6 +17,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         cipher: FieldCipher(masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys),
         files: config.storage.makeBlobStore(httpClient: app.http.client.shared))
     app.logger.logLevel = config.logLevel
+    app.lifecycle.use(BackgroundWorkShutdown())
 
     try configureDatabase(app, config: config)
     try await prepareSQLiteConnections(app, config: config)
@@ -45,6 +46,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(SeedCommand(), as: "seed")
     app.asyncCommands.use(DemoCommand(), as: "demo")
     app.asyncCommands.use(AuditCommand(), as: "audit")
+    app.asyncCommands.use(BufdirCommand(), as: "bufdir")
     app.asyncCommands.use(KeysCommand(), as: "keys")
 }
 
@@ -89,6 +91,8 @@ public struct Meander: Sendable {
     let files: any BlobStore
     /// Refreshes of one token in this app instance take turns (see `RefreshRotation.rotate`).
     let refreshesInFlight = KeyedAsyncLock<String>()
+    /// Exports and other jobs running on this node.
+    let background = BackgroundWork()
 }
 
 extension Application {

@@ -64,10 +64,20 @@ struct ProblemMiddleware: AsyncMiddleware {
                     headers: [("Allow", allowed.joined(separator: ", "))])
             }
             return fromStatus(error.status, detail: error.status == .notFound ? "No resource at \(request.url.path)." : error.reason)
+        case let error where isQueryParsingError(error):
+            return malformedQuery
         default:
             return AppError(.internalError, "An unexpected error occurred. Quote the request id when reporting it.")
         }
     }
+
+    /// The runtime's URI parser fails with an internal error type (e.g. on `?limit=2&`): the query is the client's.
+    private static func isQueryParsingError(_ error: any Error) -> Bool {
+        String(reflecting: type(of: error)) == "OpenAPIRuntime.ParsingError"
+    }
+
+    private static let malformedQuery = AppError(
+        .badRequest, "The query string is malformed (an empty parameter, or a stray '&' or '=').")
 
     private static func fromOpenAPI(_ error: ServerError) -> AppError {
         switch error.underlyingError {
@@ -75,6 +85,8 @@ struct ProblemMiddleware: AsyncMiddleware {
             return appError
         case let decoding as DecodingError:
             return fromDecoding(decoding)
+        case let underlying where isQueryParsingError(underlying):
+            return malformedQuery
         default:
             break
         }

@@ -6,8 +6,24 @@ import Vapor
 /// swift-openapi-vapor documents as "request injection").
 struct RequestContextMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        try await RequestContext.$current.withValue(request) {
+        let response = try await RequestContext.$current.withValue(request) {
             try await next.respond(to: request)
+        }
+        Self.restoreHeaders(of: response)
+        return response
+    }
+
+    /// Response headers whose values are URLs or RFC 6266 dispositions. The OpenAPI runtime writes every header it
+    /// sets as a percent-encoded URI component (`/api/v1/jobs/1` becomes `%2Fapi%2Fv1%2Fjobs%2F1`); decoding once
+    /// gives back exactly the value the handler set.
+    static let uriEncodedHeaders = ["Location", "Content-Disposition"]
+
+    static func restoreHeaders(of response: Response) {
+        for name in uriEncodedHeaders {
+            guard let value = response.headers.first(name: name), value.contains("%"),
+                let decoded = value.removingPercentEncoding
+            else { continue }
+            response.headers.replaceOrAdd(name: name, value: decoded)
         }
     }
 }

@@ -60,6 +60,8 @@ enum MigrationList {
             CreateOrganizationDataKey(),
             // Bufdir's counting rules per reporting year (data, not code)
             SeedBufdirCountingRules(),
+            // Bufdir exports: report provenance, and the append-only export audit
+            UpdateBufdirReportingForExports(),
         ]
     }
 }

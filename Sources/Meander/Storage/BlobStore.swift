@@ -15,6 +15,13 @@ protocol BlobStore: Sendable {
     /// The bytes under `key`; `BlobStoreError.notFound` when there are none.
     func get(_ key: String) async throws -> Data
 
+    /// Stores the file at `fileURL` under `key` without reading it into memory whole. `sha256` is the file's hex
+    /// digest, which the caller computed while writing it (S3 signs it).
+    func putFile(_ key: String, from fileURL: URL, sha256: String, contentType: String) async throws
+
+    /// The object under `key` as a stream of chunks; `BlobStoreError.notFound` when there is none.
+    func stream(_ key: String) async throws -> BlobStream
+
     /// Removes the object under `key`; succeeds when there was none.
     func delete(_ key: String) async throws
 
@@ -63,6 +70,11 @@ enum BlobKey {
     /// `org/<organisation>/attachments/<attachment>`, UUIDs in lower case.
     static func attachment(organizationID: UUID, attachmentID: UUID) -> String {
         "org/\(organizationID.uuidString.lowercased())/attachments/\(attachmentID.uuidString.lowercased())"
+    }
+
+    /// `org/<organisation>/exports/<export>`, UUIDs in lower case: the file of one Bufdir export.
+    static func export(organizationID: UUID, exportID: UUID) -> String {
+        "org/\(organizationID.uuidString.lowercased())/exports/\(exportID.uuidString.lowercased())"
     }
 
     /// `org/<organisation>/receipts/<receipt>`, UUIDs in lower case.

@@ -100,6 +100,39 @@ struct LocalBlobStore: BlobStore {
         return nil
     }
 
+    func putFile(_ key: String, from fileURL: URL, sha256: String, contentType: String) async throws {
+        let path = try path(for: key)
+        try await onThreadPool {
+            let folder = (path as NSString).deletingLastPathComponent
+            let temporary = folder + "/.tmp-" + UUID().uuidString.lowercased()
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.copyItem(atPath: fileURL.path, toPath: temporary)
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: temporary)
+            } catch {
+                unlink(temporary)
+                throw BlobStoreError.unavailable("cannot store '\(key)': \(Self.reason(error))")
+            }
+            let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
+            if descriptor >= 0 {
+                fsync(descriptor)
+                close(descriptor)
+            }
+            guard rename(temporary, path) == 0 else {
+                let failure = Self.posixError("cannot store '\(key)'")
+                unlink(temporary)
+                throw failure
+            }
+        }
+    }
+
+    func stream(_ key: String) async throws -> BlobStream {
+        let path = try path(for: key)
+        guard FileManager.default.fileExists(atPath: path) else { throw BlobStoreError.notFound(key: key) }
+        return try FileChunks.stream(path: path)
+    }
+
     /// `directory/key`, once the key is known to be safe.
     func path(for key: String) throws(BlobStoreError) -> String {
         try BlobKey.validate(key)

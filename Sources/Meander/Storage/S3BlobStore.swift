@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Vapor
@@ -44,6 +45,69 @@ struct S3BlobStore: BlobStore, CustomStringConvertible {
         let response = try await send(.GET, key: key)
         guard response.status == .ok else { throw failure(response, key: key, operation: "read") }
         return response.body.map { Data($0.readableBytesView) } ?? Data()
+    }
+
+    func putFile(_ key: String, from fileURL: URL, sha256: String, contentType: String) async throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: fileURL.path)[.size] as? NSNumber)?.int64Value ?? 0
+        let file = try FileChunks.stream(path: fileURL.path)
+        var request = try signedRequest(
+            .PUT, key: key, payloadHash: sha256,
+            headers: [("content-type", contentType), ("content-length", String(size))])
+        request.body = .stream(file.chunks, length: .known(size))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + timeout)
+        } catch {
+            throw BlobStoreError.unavailable("S3 upload failed: \(error)")
+        }
+        guard response.status == .ok else {
+            let body = try? await response.body.collect(upTo: 64 * 1024)
+            throw failure(status: response.status, body: body, key: key, operation: "store")
+        }
+    }
+
+    func stream(_ key: String) async throws -> BlobStream {
+        let request = try signedRequest(.GET, key: key, payloadHash: Digest.sha256Hex(Data()))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + timeout)
+        } catch {
+            throw BlobStoreError.unavailable("S3 read failed: \(error)")
+        }
+        guard response.status == .ok else {
+            let body = try? await response.body.collect(upTo: 64 * 1024)
+            throw failure(status: response.status, body: body, key: key, operation: "read")
+        }
+        let length = response.headers.first(name: "content-length").flatMap(Int.init)
+        let body = response.body
+        let chunks = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+            let task = Task {
+                do {
+                    for try await chunk in body { continuation.yield(chunk) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: BlobStoreError.unavailable("S3 read failed: \(error)"))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return BlobStream(length: length, chunks: chunks)
+    }
+
+    /// A signed request for the async client (streaming bodies).
+    private func signedRequest(
+        _ method: HTTPMethod, key: String, payloadHash: String, headers extra: [(String, String)] = []
+    ) throws(BlobStoreError) -> HTTPClientRequest {
+        let target = try target(for: key)
+        let signing = SigV4Signer.Request(
+            method: method.rawValue, path: target.path,
+            headers: [("host", target.host), ("x-amz-content-sha256", payloadHash)] + extra.filter { $0.0 != "content-length" },
+            payloadHash: payloadHash)
+        var request = HTTPClientRequest(url: target.origin + target.path)
+        request.method = method
+        request.headers = HTTPHeaders(signer.signedHeaders(for: signing, at: now()))
+        for (name, value) in extra where name == "content-length" { request.headers.replaceOrAdd(name: name, value: value) }
+        return request
     }
 
     func delete(_ key: String) async throws {
@@ -130,8 +194,12 @@ struct S3BlobStore: BlobStore, CustomStringConvertible {
 
     /// The error an unexpected answer means.
     private func failure(_ response: HTTPClient.Response, key: String, operation: String) -> BlobStoreError {
-        let code = response.body.flatMap { Self.errorCode(inXML: String(decoding: $0.readableBytesView, as: UTF8.self)) }
-        let answer = "HTTP \(response.status.code)" + (code.map { " \($0)" } ?? "")
+        failure(status: response.status, body: response.body, key: key, operation: operation)
+    }
+
+    private func failure(status: HTTPResponseStatus, body: ByteBuffer?, key: String, operation: String) -> BlobStoreError {
+        let code = body.flatMap { Self.errorCode(inXML: String(decoding: $0.readableBytesView, as: UTF8.self)) }
+        let answer = "HTTP \(status.code)" + (code.map { " \($0)" } ?? "")
         switch code {
         case "NoSuchKey":
             return .notFound(key: key)
@@ -152,7 +220,7 @@ struct S3BlobStore: BlobStore, CustomStringConvertible {
         case "RequestTimeTooSkewed":
             return .misconfigured("this server's clock differs too much from S3's (\(answer))")
         default:
-            if code == nil, response.status == .notFound, operation != "store" { return .notFound(key: key) }
+            if code == nil, status == .notFound, operation != "store" { return .notFound(key: key) }
             return .unavailable("S3 could not \(operation) '\(key)' (\(answer))")
         }
     }

@@ -114,7 +114,7 @@ extension MatrixCase {
         case "downloadAttachment", "deleteAttachment":
             return MatrixRequest(pathParameters: ["attachmentId": try await attachment().requireID().api])
         default:
-            return nil
+            return try await bufdirRequest(for: operationID, app: app, target: target)
         }
     }
 

@@ -65,6 +65,7 @@ struct PermissionMatrixTests {
     /// Path parameters and query parameters that name an organisation-scoped record.
     static let scopedPathParameters: Set<String> = [
         "organizationId", "membershipId", "sessionId", "contactId", "activityId", "attachmentId", "activityTypeId",
+        "reportId", "exportId",
     ]
     static let scopedQueryParameters: Set<String> = ["organization_id"]
     /// Operations whose target sits in the body (`parent_id`).
@@ -72,7 +73,7 @@ struct PermissionMatrixTests {
     /// Operations with a non-public permission that have no single target organisation; they filter by reach
     /// instead, and are covered by their own suites.
     static let unscoped: Set<String> = [
-        "listOrganizations", "verifyAuditLog", "createActivitiesBatch", "updateGlobalActivityType",
+        "listOrganizations", "verifyAuditLog", "createActivitiesBatch", "updateGlobalActivityType", "replaceBufdirRules",
     ]
 
     /// The matrix's operations: every operation whose permission some role grants and that has a scoped target.
@@ -227,7 +228,8 @@ struct PermissionMatrixTests {
                 let path = try MatrixRequest(pathParameters: [
                     "organizationId": UUID().api, "membershipId": UUID().api, "sessionId": UUID().api,
                     "role": "peer_mentor", "contactId": UUID().api, "mentorId": UUID().api, "activityId": UUID().api,
-                    "attachmentId": UUID().api, "activityTypeId": UUID().api,
+                    "attachmentId": UUID().api, "activityTypeId": UUID().api, "reportId": UUID().api,
+                    "exportId": UUID().api, "jobId": UUID().api, "year": "2025",
                 ]).path(for: operation)
 
                 for headers: HTTPHeaders in [[:], ["Authorization": "Bearer not.a.jwt"], ["Authorization": "Basic eDp5"]] {
@@ -293,7 +295,9 @@ enum MatrixCase {
         "rejectActivity", "listAttachments", "uploadAttachment", "downloadAttachment", "deleteAttachment",
     ]
 
-    static func hasFactory(for operationID: String) -> Bool { factories.contains(operationID) }
+    static func hasFactory(for operationID: String) -> Bool {
+        factories.contains(operationID) || bufdirFactories.contains(operationID)
+    }
 
     /// The target organisation: a chapter, except where the operation needs a parent that can take children.
     static func target(for operationID: String, in tree: OrganizationTreeFixture) -> Organization {

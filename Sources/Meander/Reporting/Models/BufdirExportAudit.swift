@@ -13,6 +13,8 @@ final class BufdirExportAudit: Model, @unchecked Sendable {
         case mobile
         case portal
         case cli
+        /// Any other API client.
+        case api
     }
 
     /// How the export ended.
@@ -26,7 +28,8 @@ final class BufdirExportAudit: Model, @unchecked Sendable {
         case csv
         case xlsx
         case json
-        case pdf
+        /// The evidence bundle: report files, evidence files and a manifest of their hashes.
+        case zip
     }
 
     @ID(key: .id)
@@ -47,6 +50,10 @@ final class BufdirExportAudit: Model, @unchecked Sendable {
 
     @OptionalField(key: "report_id")
     var reportID: UUID?
+
+    /// The job that ran the export (none from the CLI).
+    @OptionalField(key: "job_id")
+    var jobID: UUID?
 
     // data
 
@@ -73,6 +80,19 @@ final class BufdirExportAudit: Model, @unchecked Sendable {
     /// JSON object of row counts per sheet or section.
     @OptionalField(key: "row_counts")
     var rowCounts: String?
+
+    /// JSON object of every figure of the export (`totals.activities` → 120), unsuppressed, to show what changed
+    /// between two exports of one report; never leaves the tenant.
+    @OptionalField(key: "figures")
+    var figures: String?
+
+    /// Where the produced file is stored (`BlobKey.export`).
+    @OptionalField(key: "storage_key")
+    var storageKey: String?
+
+    /// The audit chain entry that records this export.
+    @OptionalField(key: "audit_sequence")
+    var auditSequence: Int64?
 
     @Field(key: "duration_ms")
     var durationMs: Int

@@ -64,6 +64,17 @@ final class BufdirReport: Model, @unchecked Sendable {
     @OptionalField(key: "content_sha256")
     var contentSHA256: String?
 
+    /// When `aggregates` were last computed (they change only when the data did).
+    @OptionalField(key: "computed_at")
+    var computedAt: Date?
+
+    /// The audit chain's head (sequence and hash) when `aggregates` last changed; the evidence bundle states it.
+    @OptionalField(key: "audit_sequence")
+    var auditSequence: Int64?
+
+    @OptionalField(key: "audit_hash")
+    var auditHash: String?
+
     @OptionalField(key: "finalized_at")
     var finalizedAt: Date?
 

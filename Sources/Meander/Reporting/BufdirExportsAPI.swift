@@ -1,0 +1,194 @@
+import Fluent
+import FluentSQL
+import Foundation
+import OpenAPIRuntime
+import Vapor
+
+extension APIHandler {
+    func createBufdirExport(_ input: Operations.CreateBufdirExport.Input) async throws -> Operations.CreateBufdirExport.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
+        guard let format = BufdirExportAudit.Format(rawValue: body.format.rawValue) else {
+            throw AppError.validation([.init(field: "/format", code: "invalid_value", message: "Unknown format.")])
+        }
+        let actor = try BufdirActor(request)
+        let client: BufdirExportAudit.Client =
+            body.client.flatMap { BufdirExportAudit.Client(rawValue: $0.rawValue) }
+            ?? BufdirExportAudit.Client(rawValue: actor.client.rawValue) ?? .api
+        let reportID = try report.requireID()
+        let job = Job(
+            kind: "bufdir_export",
+            payload: JSONText.encode(["report_id": reportID.uuidString.lowercased(), "format": format.rawValue, "client": client.rawValue]),
+            maxAttempts: 1, organizationID: report.$organization.id, requestedByID: actor.userID)
+        job.status = .running
+        job.attempts = 1
+        try await job.create(on: request.db)
+
+        let app = request.application
+        let db = app.db
+        let files = app.meander.files
+        let logger = request.logger
+        let jobID = try job.requireID()
+        try app.meander.background.start(job, on: db, logger: logger) { progress in
+            let audit = try await BufdirExportRun.run(
+                .init(reportID: reportID, format: format, client: client, actor: actor, jobID: jobID), db: db, files: files,
+                temporaryDirectory: FileManager.default.temporaryDirectory, logger: logger,
+                progress: { done, total in await progress.report(done: done, total: total) })
+            return ["export_id": try audit.requireID().uuidString.lowercased()]
+        }
+        return .accepted(.init(headers: .init(location: "/api/v1/jobs/\(jobID.uuidString.lowercased())"), body: .json(JobView.make(job))))
+    }
+
+    func listBufdirExports(_ input: Operations.ListBufdirExports.Input) async throws -> Operations.ListBufdirExports.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        let query = input.query
+        let limit = try PageCursor.limit(query.limit.map(Int.init))
+        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let reportID = try report.requireID()
+        let builder = BufdirExportAudit.query(on: request.db).filter(\.$reportID == reportID)
+        if let result = query.result.flatMap({ BufdirExportAudit.Outcome(rawValue: $0.rawValue) }) {
+            builder.filter(\.$result == result)
+        }
+        if let format = query.format.flatMap({ BufdirExportAudit.Format(rawValue: $0.rawValue) }) {
+            builder.filter(\.$format == format)
+        }
+        if let cursor {
+            guard let seconds = Double(cursor.values[0]), let id = UUID(uuidString: cursor.values[1]) else {
+                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
+            }
+            let at = Date(timeIntervalSince1970: seconds)
+            builder.group(.or) { or in
+                or.filter(\.$createdAt < at)
+                or.group(.and) { and in and.filter(\.$createdAt == at).filter(\.$id < id) }
+            }
+        }
+        let rows = try await builder.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit + 1).all()
+        let page = Array(rows.prefix(limit))
+        let next =
+            rows.count > limit
+            ? try page.last.map {
+                PageCursor(values: [String(($0.createdAt ?? Date()).timeIntervalSince1970), try $0.requireID().uuidString]).encoded
+            } : nil
+        var items: [Components.Schemas.BufdirExport] = []
+        for audit in page { items.append(try await BufdirExportView.make(audit, on: request.db)) }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
+    }
+
+    func getBufdirExport(_ input: Operations.GetBufdirExport.Input) async throws -> Operations.GetBufdirExport.Output {
+        let request = try RequestContext.request
+        let audit = try await BufdirExportView.authorized(input.path.exportId, request: request)
+        return .ok(.init(body: .json(try await BufdirExportView.make(audit, on: request.db))))
+    }
+
+    func downloadBufdirExport(
+        _ input: Operations.DownloadBufdirExport.Input
+    ) async throws -> Operations.DownloadBufdirExport.Output {
+        let request = try RequestContext.request
+        let audit = try await BufdirExportView.authorized(input.path.exportId, request: request)
+        guard audit.result == .succeeded, let key = audit.storageKey, let format = audit.format,
+            let reportID = audit.reportID, let report = try await BufdirReport.find(reportID, on: request.db)
+        else { throw AppError(.notFound, "This export produced no file.") }
+        let name = BufdirExporter.fileName(report, format)
+        let files = request.application.meander.files
+        try await AuditLog.append(
+            AuditEvent(
+                "bufdir_export.downloaded", request: request, organizationID: audit.organizationID,
+                targetType: "bufdir_export", targetID: try audit.requireID()),
+            on: request.db)
+        let contentType = BufdirExporter.contentType(format)
+        if let url = try await files.presignedDownloadURL(key, fileName: name, contentType: contentType) {
+            return .temporaryRedirect(.init(headers: .init(location: url.absoluteString)))
+        }
+        let stream: BlobStream
+        do {
+            stream = try await files.stream(key)
+        } catch let error as BlobStoreError {
+            throw error.appError
+        }
+        let length: HTTPBody.Length = (stream.length ?? audit.sizeBytes).map { .known(Int64($0)) } ?? .unknown
+        let body = HTTPBody(stream.chunks.map { ArraySlice($0.readableBytesView) }, length: length, iterationBehavior: .single)
+        let headers = Operations.DownloadBufdirExport.Output.Ok.Headers(
+            contentDisposition: ContentDisposition.attachment(fileName: name))
+        switch format {
+        case .csv: return .ok(.init(headers: headers, body: .csv(body)))
+        case .xlsx: return .ok(.init(headers: headers, body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(body)))
+        case .json: return .ok(.init(headers: headers, body: .binary(body)))
+        case .zip: return .ok(.init(headers: headers, body: .applicationZip(body)))
+        }
+    }
+
+    func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
+        let request = try RequestContext.request
+        let principal = try request.access.authorizeSelf()
+        guard let id = UUID(uuidString: input.path.jobId), let job = try await Job.find(id, on: request.db),
+            job.$requestedBy.id == principal.userID
+        else { throw AppError(.notFound, "No such job of yours.") }
+        return .ok(.init(body: .json(JobView.make(job))))
+    }
+}
+
+enum JobView {
+    static func make(_ job: Job) -> Components.Schemas.Job {
+        let result = job.result.flatMap { JSONText.decode([String: String].self, from: $0) } ?? [:]
+        return Components.Schemas.Job(
+            id: (job.id ?? UUID()).uuidString.lowercased(), kind: job.kind,
+            status: .init(rawValue: job.status.rawValue) ?? .queued, progressDone: Int64(job.progressDone),
+            progressTotal: job.progressTotal.map(Int64.init), error: job.lastError, exportId: result["export_id"],
+            createdAt: job.createdAt ?? Date(), finishedAt: job.finishedAt)
+    }
+}
+
+/// Export audit records as the API shows them.
+enum BufdirExportView {
+    static func authorized(_ raw: String, request: Request) async throws -> BufdirExportAudit {
+        guard let id = UUID(uuidString: raw), let audit = try await BufdirExportAudit.find(id, on: request.db),
+            let organizationID = audit.organizationID
+        else {
+            _ = try? await request.access.reachableOrganizationIDs()
+            throw AppError(.notFound, "No such export.")
+        }
+        do {
+            try await request.access.authorize(in: organizationID)
+        } catch let error as AppError where error.code == .notFound {
+            throw AppError(.notFound, "No such export.")
+        }
+        return audit
+    }
+
+    static func make(_ audit: BufdirExportAudit, on db: any Database) async throws -> Components.Schemas.BufdirExport {
+        var changes: [Components.Schemas.BufdirFigureChange] = []
+        var previousID: String?
+        // The chain's sequence orders exports exactly (timestamps can tie or lose precision).
+        if audit.result == .succeeded, let reportID = audit.reportID, let sequence = audit.auditSequence,
+            let current = audit.figures.flatMap({ JSONText.decode([String: Double].self, from: $0) })
+        {
+            let previous = try await BufdirExportAudit.query(on: db)
+                .filter(\.$reportID == reportID).filter(\.$result == .succeeded)
+                .filter(\.$auditSequence < sequence)
+                .sort(\.$auditSequence, .descending).first()
+            if let previous, let before = previous.figures.flatMap({ JSONText.decode([String: Double].self, from: $0) }) {
+                previousID = try previous.requireID().uuidString.lowercased()
+                changes = BufdirFigures.changes(from: before, to: current).map { figure, old, new in
+                    .init(figure: figure, previous: old, current: new, delta: new - old)
+                }
+            }
+        }
+        return Components.Schemas.BufdirExport(
+            id: try audit.requireID().uuidString.lowercased(),
+            reportId: (audit.reportID ?? UUID()).uuidString.lowercased(),
+            organizationId: (audit.organizationID ?? UUID()).uuidString.lowercased(),
+            actorUserId: audit.actorUserID?.uuidString.lowercased(),
+            client: .init(rawValue: audit.client.rawValue) ?? .api,
+            format: .init(rawValue: (audit.format ?? .json).rawValue) ?? .json,
+            result: .init(rawValue: audit.result.rawValue) ?? .failed,
+            parameters: .init(additionalProperties: JSONText.decode([String: String].self, from: audit.parameters) ?? [:]),
+            sizeBytes: audit.sizeBytes.map(Int64.init), sha256: audit.sha256,
+            rowCounts: audit.rowCounts.flatMap { JSONText.decode([String: Int64].self, from: $0) }.map {
+                .init(additionalProperties: $0)
+            },
+            durationMs: Int64(audit.durationMs), error: audit.error, auditSequence: audit.auditSequence,
+            createdAt: audit.createdAt ?? Date(), previousExportId: previousID, changes: changes)
+    }
+}

@@ -1,0 +1,202 @@
+import Fluent
+import FluentSQL
+import Foundation
+
+/// Who asks for a change to a report: a signed-in user over the API, or an operator at the CLI.
+struct BufdirActor: Sendable {
+    var userID: UUID?
+    var sessionID: UUID?
+    var client: AuditLogEntry.Client
+    var ip: String?
+    var userAgent: String?
+
+    static let cli = BufdirActor(userID: nil, sessionID: nil, client: .cli)
+
+    func event(
+        _ action: String, organizationID: UUID?, targetType: String, targetID: UUID, outcome: AuditLogEntry.Outcome = .success,
+        metadata: [String: String] = [:]
+    ) -> AuditEvent {
+        AuditEvent(
+            action, outcome: outcome, actorUserID: userID, sessionID: sessionID, organizationID: organizationID,
+            targetType: targetType, targetID: targetID, client: client, ip: ip, userAgent: userAgent, metadata: metadata)
+    }
+}
+
+/// A report's life: draft (recomputed at will), finalised (frozen, hashed, its period closed), submitted.
+enum BufdirReportLifecycle {
+    /// Starts a draft for an organisation and period and computes it.
+    static func create(
+        organizationID: UUID, year: Int, start: String?, end: String?, actor: BufdirActor, on db: any Database
+    ) async throws -> BufdirReport {
+        let period = try period(year: year, start: start, end: end)
+        let clash = try await BufdirReport.query(on: db)
+            .filter(\.$organization.$id == organizationID)
+            .filter(\.$periodStart == period.start)
+            .filter(\.$periodEnd == period.end)
+            .first()
+        if let clash {
+            throw AppError(
+                .conflict, "This organisation already has a report for \(period.start)–\(period.end) (\(try clash.requireID())).")
+        }
+        let figures = try await BufdirReportEngine.compute(organizationID: organizationID, period: period, year: year, on: db)
+        let report = BufdirReport(
+            organizationID: organizationID, reportingYear: year, periodStart: period.start, periodEnd: period.end,
+            aggregates: try encode(figures), createdByID: actor.userID)
+        do {
+            try await db.identityTransaction { transaction in
+                let head = try await chainHead(on: transaction)
+                report.computedAt = Date()
+                report.auditSequence = head?.sequence
+                report.auditHash = head?.hash
+                try await report.create(on: transaction)
+                try await AuditLog.append(
+                    actor.event(
+                        "bufdir_report.created", organizationID: organizationID, targetType: "bufdir_report",
+                        targetID: try report.requireID(),
+                        metadata: ["period_start": period.start, "period_end": period.end]),
+                    on: transaction)
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw AppError(.conflict, "This organisation already has a report for \(period.start)–\(period.end).")
+        }
+        return report
+    }
+
+    /// The period of a year, or the given days within it; a 400 naming the field when they do not fit.
+    static func period(year: Int, start: String?, end: String?) throws -> BufdirPeriod {
+        let start = start ?? String(format: "%04d-01-01", year)
+        let end = end ?? String(format: "%04d-12-31", year)
+        guard let period = BufdirPeriod(start: start, end: end, year: year) else {
+            throw AppError.validation([
+                .init(
+                    field: "/period_start", code: "invalid_period",
+                    message: "The period must be real days within \(year), with period_end on or after period_start.")
+            ])
+        }
+        return period
+    }
+
+    static func period(of report: BufdirReport) throws -> BufdirPeriod {
+        guard let period = BufdirPeriod(start: report.periodStart, end: report.periodEnd, year: report.reportingYear) else {
+            throw AppError(.internalError, "The report's stored period is invalid.")
+        }
+        return period
+    }
+
+    /// Recomputes a draft; stores new figures (with the chain head of the moment) only when they changed, so an
+    /// unchanged draft keeps giving the same export bytes. Returns whether they changed.
+    @discardableResult
+    static func recompute(_ report: BufdirReport, actor: BufdirActor, on db: any Database) async throws -> Bool {
+        guard report.status == .draft else {
+            throw AppError(.conflict, "Only a draft can be recomputed; this report is \(report.status.rawValue).")
+        }
+        let figures = try await BufdirReportEngine.compute(
+            organizationID: report.$organization.id, period: try period(of: report), year: report.reportingYear, on: db)
+        let aggregates = try encode(figures)
+        guard aggregates != report.aggregates else { return false }
+        let id = try report.requireID()
+        try await db.identityTransaction { transaction in
+            let head = try await chainHead(on: transaction)
+            let now = Date()
+            let updated = try await transaction.sqlDatabase().raw(
+                """
+                UPDATE bufdir_reports SET aggregates = \(bind: aggregates), computed_at = \(bind: now),
+                    audit_sequence = \(bind: head?.sequence), audit_hash = \(bind: head?.hash), updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND status = 'draft' RETURNING id
+                """
+            ).all()
+            guard !updated.isEmpty else { throw AppError(.conflict, "The report was finalised meanwhile.") }
+            try await AuditLog.append(
+                actor.event(
+                    "bufdir_report.recomputed", organizationID: report.$organization.id, targetType: "bufdir_report",
+                    targetID: id),
+                on: transaction)
+            report.aggregates = aggregates
+            report.computedAt = now
+            report.auditSequence = head?.sequence
+            report.auditHash = head?.hash
+        }
+        return true
+    }
+
+    /// Freezes a draft: recomputes it a last time, stores the hash of its JSON export, and so closes its period.
+    /// Of two racing finalisations exactly one wins; the other gets 409.
+    static func finalize(_ report: BufdirReport, actor: BufdirActor, on db: any Database) async throws {
+        guard report.status == .draft else {
+            throw AppError(.conflict, "Only a draft can be finalised; this report is \(report.status.rawValue).")
+        }
+        try await recompute(report, actor: actor, on: db)
+        let id = try report.requireID()
+        let now = Date()
+        try await db.identityTransaction { transaction in
+            // The figures are read again inside the transaction so the hash is of what is frozen.
+            guard let current = try await BufdirReport.find(id, on: transaction), current.status == .draft else {
+                throw AppError(.conflict, "The report was finalised meanwhile.")
+            }
+            let content = try BufdirReportFiles.json(current, final: true)
+            let hash = Digest.sha256Hex(content)
+            let updated = try await transaction.sqlDatabase().raw(
+                """
+                UPDATE bufdir_reports SET status = 'finalized', finalized_at = \(bind: now),
+                    finalized_by_id = \(bind: actor.userID), content_sha256 = \(bind: hash), updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND status = 'draft' RETURNING id
+                """
+            ).all()
+            guard !updated.isEmpty else { throw AppError(.conflict, "The report was finalised meanwhile.") }
+            try await AuditLog.append(
+                actor.event(
+                    "bufdir_report.finalized", organizationID: report.$organization.id, targetType: "bufdir_report",
+                    targetID: id, metadata: ["content_sha256": hash]),
+                on: transaction)
+            report.status = .finalized
+            report.finalizedAt = now
+            report.$finalizedBy.id = actor.userID
+            report.contentSHA256 = hash
+            report.aggregates = current.aggregates
+        }
+    }
+
+    /// Records that a finalised report went to Bufdir.
+    static func submit(_ report: BufdirReport, actor: BufdirActor, on db: any Database) async throws {
+        guard report.status == .finalized else {
+            throw AppError(.conflict, "Only a finalised report can be submitted; this report is \(report.status.rawValue).")
+        }
+        let id = try report.requireID()
+        let now = Date()
+        try await db.identityTransaction { transaction in
+            let updated = try await transaction.sqlDatabase().raw(
+                """
+                UPDATE bufdir_reports SET status = 'submitted', submitted_at = \(bind: now),
+                    submitted_by_id = \(bind: actor.userID), updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND status = 'finalized' RETURNING id
+                """
+            ).all()
+            guard !updated.isEmpty else { throw AppError(.conflict, "The report was submitted meanwhile.") }
+            try await AuditLog.append(
+                actor.event(
+                    "bufdir_report.submitted", organizationID: report.$organization.id, targetType: "bufdir_report",
+                    targetID: id),
+                on: transaction)
+        }
+        report.status = .submitted
+        report.submittedAt = now
+        report.$submittedBy.id = actor.userID
+    }
+
+    static func encode(_ figures: BufdirFigures) throws -> String {
+        String(decoding: try BufdirFigures.encoder.encode(figures), as: UTF8.self)
+    }
+
+    static func figures(of report: BufdirReport) throws -> BufdirFigures {
+        do {
+            return try BufdirFigures.decoder.decode(BufdirFigures.self, from: Data(report.aggregates.utf8))
+        } catch {
+            throw AppError(.internalError, "The report's stored figures cannot be read; recompute the draft.")
+        }
+    }
+
+    /// The audit chain's head (its checkpoint), if anything was ever appended.
+    static func chainHead(on db: any Database) async throws -> (sequence: Int64, hash: String)? {
+        try await AuditChainHead.find(AuditChainHead.singletonID, on: db).map { ($0.sequence, $0.hash) }
+    }
+}

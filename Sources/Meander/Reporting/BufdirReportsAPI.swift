@@ -1,0 +1,226 @@
+import Fluent
+import FluentSQL
+import Foundation
+import Vapor
+
+extension APIHandler {
+    func listBufdirReports(_ input: Operations.ListBufdirReports.Input) async throws -> Operations.ListBufdirReports.Output {
+        let request = try RequestContext.request
+        let organizationID = try APIID.parse(input.path.organizationId, parameter: "organization")
+        try await request.access.authorize(in: organizationID)
+        let query = input.query
+        let limit = try PageCursor.limit(query.limit.map(Int.init))
+        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let owners: Set<UUID> =
+            query.includeSubtree == true
+            ? try await OrganizationTree.subtreeIDs(of: [organizationID], on: request.db) : [organizationID]
+        let builder = BufdirReport.query(on: request.db).filter(\.$organization.$id ~~ owners)
+        if let status = query.status.flatMap({ BufdirReport.Status(rawValue: $0.rawValue) }) {
+            builder.filter(\.$status == status)
+        }
+        if let year = query.reportingYear { builder.filter(\.$reportingYear == Int(year)) }
+        if let cursor {
+            guard let id = UUID(uuidString: cursor.values[1]) else {
+                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
+            }
+            let start = cursor.values[0]
+            builder.group(.or) { or in
+                or.filter(\.$periodStart < start)
+                or.group(.and) { and in and.filter(\.$periodStart == start).filter(\.$id < id) }
+            }
+        }
+        let rows = try await builder.sort(\.$periodStart, .descending).sort(\.$id, .descending).limit(limit + 1).all()
+        let page = Array(rows.prefix(limit))
+        let next =
+            rows.count > limit
+            ? try page.last.map { PageCursor(values: [$0.periodStart, try $0.requireID().uuidString]).encoded } : nil
+        let names = try await BufdirReportView.organizationNames(page.map(\.$organization.id), on: request.db)
+        let items = try page.map { report in
+            Components.Schemas.BufdirReportSummary(
+                id: try report.requireID().uuidString.lowercased(),
+                organizationId: report.$organization.id.uuidString.lowercased(),
+                organizationName: names[report.$organization.id] ?? "", reportingYear: Int32(report.reportingYear),
+                periodStart: report.periodStart, periodEnd: report.periodEnd,
+                status: .init(rawValue: report.status.rawValue) ?? .draft, contentSha256: report.contentSHA256,
+                createdAt: report.createdAt ?? Date(), finalizedAt: report.finalizedAt)
+        }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
+    }
+
+    func createBufdirReport(_ input: Operations.CreateBufdirReport.Input) async throws -> Operations.CreateBufdirReport.Output {
+        let request = try RequestContext.request
+        let organizationID = try APIID.parse(input.path.organizationId, parameter: "organization")
+        try await request.access.authorize(in: organizationID)
+        guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
+        let report = try await BufdirReportLifecycle.create(
+            organizationID: organizationID, year: Int(body.reportingYear), start: body.periodStart, end: body.periodEnd,
+            actor: try BufdirActor(request), on: request.db)
+        return .created(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+    }
+
+    func getBufdirReport(_ input: Operations.GetBufdirReport.Input) async throws -> Operations.GetBufdirReport.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+    }
+
+    func recomputeBufdirReport(
+        _ input: Operations.RecomputeBufdirReport.Input
+    ) async throws -> Operations.RecomputeBufdirReport.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        try await BufdirReportLifecycle.recompute(report, actor: try BufdirActor(request), on: request.db)
+        return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+    }
+
+    func finalizeBufdirReport(
+        _ input: Operations.FinalizeBufdirReport.Input
+    ) async throws -> Operations.FinalizeBufdirReport.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        try await BufdirReportLifecycle.finalize(report, actor: try BufdirActor(request), on: request.db)
+        return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+    }
+
+    func submitBufdirReport(_ input: Operations.SubmitBufdirReport.Input) async throws -> Operations.SubmitBufdirReport.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        try await BufdirReportLifecycle.submit(report, actor: try BufdirActor(request), on: request.db)
+        return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+    }
+
+    func listBufdirReportActivities(
+        _ input: Operations.ListBufdirReportActivities.Input
+    ) async throws -> Operations.ListBufdirReportActivities.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        let query = input.query
+        let limit = try PageCursor.limit(query.limit.map(Int.init))
+        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        var scope = try await BufdirScope.of(
+            organizationID: report.$organization.id, period: try BufdirReportLifecycle.period(of: report), on: request.db)
+        if let raw = query.organizationId {
+            guard let node = UUID(uuidString: raw), scope.organizationIDs.contains(node) else {
+                throw AppError.invalidParameter("organization_id", "Not an organisation of this report.")
+            }
+            let below = try await OrganizationTree.subtreeIDs(of: [node], on: request.db)
+            scope = BufdirScope(
+                rootID: node, organizationIDs: scope.organizationIDs.filter(below.contains), period: scope.period)
+        }
+        let sql = try request.db.sqlDatabase()
+        var filters: [SQLQueryString] = []
+        if let county = query.county { filters.append("\(BufdirReportEngine.county) = \(bind: county)") }
+        if let category = query.category { filters.append("t.bufdir_category = \(bind: category.rawValue)") }
+        if let missing = query.evidenceMissing {
+            let lacking: SQLQueryString = """
+                (t.requires_evidence AND NOT EXISTS (SELECT 1 FROM activity_attachments x
+                    WHERE x.activity_id = a.id AND x.deleted_at IS NULL))
+                """
+            filters.append(missing ? lacking : "NOT \(lacking)")
+        }
+        if let cursor {
+            guard let seconds = Double(cursor.values[0]), let id = UUID(uuidString: cursor.values[1]) else {
+                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
+            }
+            let after = Date(timeIntervalSince1970: seconds)
+            filters.append("(a.occurred_at > \(bind: after) OR (a.occurred_at = \(bind: after) AND a.id > \(bind: id)))")
+        }
+        let extra = filters.reduce(into: SQLQueryString("")) { result, filter in result = "\(result) AND \(filter)" }
+        let rows = try await sql.raw(
+            """
+            SELECT a.id AS id, a.organization_id AS organization_id, a.mentor_id AS mentor_id, a.occurred_at AS occurred_at,
+                \(scope.day(dialect: sql.dialect.name)) AS occurred_on, t.bufdir_category AS category,
+                t.key AS activity_type_key, a.municipality_code AS municipality_code,
+                a.duration_minutes AS duration_minutes, a.participant_count AS participant_count, a.status AS status,
+                t.requires_evidence AS requires_evidence,
+                (SELECT COUNT(*) FROM activity_attachments x WHERE x.activity_id = a.id AND x.deleted_at IS NULL)
+                    AS evidence_count
+            FROM activities a JOIN activity_types t ON t.id = a.activity_type_id
+            WHERE \(scope.counted) \(extra)
+            ORDER BY a.occurred_at, a.id
+            LIMIT \(literal: limit + 1)
+            """
+        ).all(decoding: BufdirReportView.ActivityRow.self, keyDecodingStrategy: .convertFromSnakeCase)
+        let page = Array(rows.prefix(limit))
+        let next =
+            rows.count > limit
+            ? page.last.map { PageCursor(values: [String($0.occurredAt.timeIntervalSince1970), $0.id.uuidString]).encoded }
+            : nil
+        let items = page.map { row in
+            Components.Schemas.BufdirActivity(
+                id: row.id.uuidString.lowercased(), organizationId: row.organizationId.uuidString.lowercased(),
+                mentorId: row.mentorId.uuidString.lowercased(), occurredAt: row.occurredAt, occurredOn: row.occurredOn,
+                category: .init(rawValue: row.category) ?? .other, activityTypeKey: row.activityTypeKey,
+                countyCode: row.municipalityCode.map { String($0.prefix(2)) }, municipalityCode: row.municipalityCode,
+                durationMinutes: Int32(clamping: row.durationMinutes), participantCount: Int32(clamping: row.participantCount),
+                status: .init(rawValue: row.status) ?? .registered, requiresEvidence: row.requiresEvidence,
+                evidenceCount: Int32(clamping: row.evidenceCount))
+        }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
+    }
+}
+
+extension BufdirActor {
+    /// The signed-in caller of a request.
+    init(_ request: Request) throws {
+        let principal = try request.requirePrincipal()
+        self.init(
+            userID: principal.userID, sessionID: principal.sessionID, client: AuditEvent.client(of: request),
+            ip: request.remoteAddress?.ipAddress,
+            userAgent: request.headers.first(name: .userAgent).map { String($0.prefix(512)) })
+    }
+}
+
+/// Reports as the API shows them.
+enum BufdirReportView {
+    /// The report, if the caller's declared permission reaches its organisation; 404 otherwise.
+    static func authorized(_ raw: String, request: Request) async throws -> BufdirReport {
+        guard let id = UUID(uuidString: raw), let report = try await BufdirReport.find(id, on: request.db) else {
+            _ = try? await request.access.reachableOrganizationIDs()
+            throw AppError(.notFound, "No such report.")
+        }
+        do {
+            try await request.access.authorize(in: report.$organization.id)
+        } catch let error as AppError where error.code == .notFound {
+            throw AppError(.notFound, "No such report.")
+        }
+        return report
+    }
+
+    static func make(_ report: BufdirReport, on db: any Database) async throws -> Components.Schemas.BufdirReport {
+        let names = try await organizationNames([report.$organization.id], on: db)
+        let figures = try BufdirFigures.encoder.encode(try BufdirReportLifecycle.figures(of: report))
+        return Components.Schemas.BufdirReport(
+            id: try report.requireID().uuidString.lowercased(),
+            organizationId: report.$organization.id.uuidString.lowercased(),
+            organizationName: names[report.$organization.id] ?? "", reportingYear: Int32(report.reportingYear),
+            periodStart: report.periodStart, periodEnd: report.periodEnd,
+            status: .init(rawValue: report.status.rawValue) ?? .draft, contentSha256: report.contentSHA256,
+            auditSequence: report.auditSequence,
+            figures: try JSONDecoder().decode(Components.Schemas.BufdirFigures.self, from: figures),
+            createdAt: report.createdAt ?? Date(), updatedAt: report.updatedAt ?? report.createdAt ?? Date(),
+            computedAt: report.computedAt, finalizedAt: report.finalizedAt, submittedAt: report.submittedAt)
+    }
+
+    static func organizationNames(_ ids: [UUID], on db: any Database) async throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await Organization.query(on: db).filter(\.$id ~~ Set(ids)).all()
+        return Dictionary(rows.compactMap { row in row.id.map { ($0, row.name) } }, uniquingKeysWith: { first, _ in first })
+    }
+
+    struct ActivityRow: Decodable {
+        var id: UUID
+        var organizationId: UUID
+        var mentorId: UUID
+        var occurredAt: Date
+        var occurredOn: String
+        var category: String
+        var activityTypeKey: String
+        var municipalityCode: String?
+        var durationMinutes: Int
+        var participantCount: Int
+        var status: String
+        var requiresEvidence: Bool
+        var evidenceCount: Int
+    }
+}

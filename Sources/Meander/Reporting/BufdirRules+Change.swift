@@ -1,0 +1,201 @@
+import Fluent
+import FluentSQL
+import Foundation
+
+/// Changing a year's counting rules without a release: validate, replace, and re-judge that year's activities with
+/// the very code that judges them at logging time (`BufdirEligibility.evaluate`).
+enum BufdirRuleChange {
+    /// One rule as given.
+    struct Rule: Sendable, Equatable {
+        var key: String
+        var parameters: [String: JSONValue]
+        var validFrom: String
+        var source: String?
+    }
+
+    static let keys = ["countries", "one_to_one", "group_activity", "mentor_training", "scoring", "small_cell_suppression"]
+
+    /// Every problem with the rules, as field errors under `/rules/<index>`.
+    static func problems(_ rules: [Rule], year: Int) -> [AppError.FieldError] {
+        var errors: [AppError.FieldError] = []
+        var seen: Set<String> = []
+        func fail(_ index: Int, _ path: String, _ code: String, _ message: String) {
+            errors.append(.init(field: "/rules/\(index)\(path)", code: code, message: message))
+        }
+        func integer(_ index: Int, _ parameters: [String: JSONValue], _ name: String, _ range: ClosedRange<Int>) {
+            guard let value = parameters[name]?.numericValue, value == value.rounded(), range.contains(Int(value)) else {
+                fail(index, "/parameters/\(name)", "invalid_value", "An integer from \(range.lowerBound) to \(range.upperBound).")
+                return
+            }
+        }
+        func strings(_ parameters: [String: JSONValue], _ name: String) -> [String]? {
+            guard case .array(let values)? = parameters[name] else { return nil }
+            let texts = values.compactMap { value -> String? in if case .string(let text) = value { text } else { nil } }
+            return texts.count == values.count ? texts : nil
+        }
+        for (index, rule) in rules.enumerated() {
+            if !seen.insert(rule.key).inserted { fail(index, "/key", "duplicate", "Each rule key once per year.") }
+            if let day = BufdirPeriod.date(rule.validFrom) {
+                if BufdirPeriod.calendar.component(.year, from: day) > year {
+                    fail(index, "/valid_from", "invalid_value", "A rule of \(year) must be valid from a day in or before it.")
+                }
+            } else {
+                fail(index, "/valid_from", "invalid_format", "A calendar day, yyyy-MM-dd.")
+            }
+            let parameters = rule.parameters
+            switch rule.key {
+            case "countries":
+                guard let allowed = strings(parameters, "allowed"), !allowed.isEmpty,
+                    allowed.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isUppercase } })
+                else {
+                    fail(index, "/parameters/allowed", "invalid_value", "A non-empty list of ISO 3166 codes such as \"NO\".")
+                    continue
+                }
+            case "one_to_one":
+                let known = Set(Activity.Channel.allCases.map(\.rawValue))
+                guard let channels = strings(parameters, "channels"), !channels.isEmpty, channels.allSatisfy(known.contains) else {
+                    fail(index, "/parameters/channels", "invalid_value", "A non-empty list of \(known.sorted().joined(separator: ", ")).")
+                    continue
+                }
+            case "group_activity":
+                integer(index, parameters, "min_participants", 1...1000)
+                integer(index, parameters, "min_minutes", 0...1440)
+            case "mentor_training":
+                integer(index, parameters, "min_minutes", 0...10_080)
+            case "scoring":
+                guard case .string("day")? = parameters["per"] else {
+                    fail(index, "/parameters/per", "invalid_value", "Only \"day\" is supported.")
+                    continue
+                }
+            case "small_cell_suppression":
+                integer(index, parameters, "min_people", 1...100)
+            default:
+                fail(index, "/key", "invalid_value", "One of \(keys.joined(separator: ", ")).")
+            }
+        }
+        return errors
+    }
+
+    /// Whether a finalised or submitted report of `year` has frozen its rules.
+    static func isFrozen(year: Int, on db: any Database) async throws -> Bool {
+        try await BufdirReport.query(on: db)
+            .filter(\.$reportingYear == year).filter(\.$status ~~ [.finalized, .submitted]).count() > 0
+    }
+
+    /// Replaces the year's rules in one transaction, audited.
+    static func replace(_ rules: [Rule], year: Int, actor: BufdirActor, on db: any Database) async throws {
+        let problems = problems(rules, year: year)
+        guard problems.isEmpty else { throw AppError.validation(problems) }
+        try await db.identityTransaction { transaction in
+            guard try await !isFrozen(year: year, on: transaction) else {
+                throw AppError(.conflict, "A report of \(year) is finalised, so that year's rules are frozen.")
+            }
+            try await BufdirCountingRule.query(on: transaction).filter(\.$reportingYear == year).delete()
+            for rule in rules {
+                try await BufdirCountingRule(
+                    reportingYear: year, ruleKey: rule.key, parameters: JSONValue.object(rule.parameters).jsonText,
+                    validFrom: rule.validFrom, source: rule.source
+                ).create(on: transaction)
+            }
+            try await AuditLog.append(
+                actor.event(
+                    "bufdir_rules.replaced", organizationID: nil, targetType: "bufdir_rules", targetID: Self.targetID(year),
+                    metadata: ["year": String(year), "keys": rules.map(\.key).sorted().joined(separator: ",")]),
+                on: transaction)
+        }
+    }
+
+    /// A stable id naming a year's rule set in the audit chain.
+    static func targetID(_ year: Int) -> UUID {
+        UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", year)) ?? UUID()
+    }
+
+    /// Re-judges every activity of `year` (deleted ones too, which never count anyway) in pages; returns how many
+    /// changed. `progress` gets (done, total).
+    @discardableResult
+    static func rejudge(
+        year: Int, on db: any Database, progress: @escaping @Sendable (Int, Int) async -> Void = { _, _ in }
+    ) async throws -> Int {
+        guard let period = BufdirPeriod.year(year) else { return 0 }
+        let rules = try await BufdirRules.load(year: year, on: db)
+        let sql = try db.sqlDatabase()
+        struct Count: Decodable { var n: Int }
+        let total =
+            try await sql.raw(
+                "SELECT COUNT(*) AS n FROM activities WHERE occurred_at >= \(bind: period.from) AND occurred_at < \(bind: period.until)"
+            ).first(decoding: Count.self)?.n ?? 0
+        struct Row: Decodable {
+            var id: UUID
+            var category: String
+            var reportable: Bool
+            var channel: String?
+            var participantCount: Int
+            var durationMinutes: Int
+            var countryCode: String
+            var status: String
+            var countsForBufdir: Bool
+            var bufdirReason: String?
+        }
+        var after: UUID?
+        var done = 0
+        var changed = 0
+        await progress(0, total)
+        while true {
+            let page = try await sql.raw(
+                """
+                SELECT a.id AS id, t.bufdir_category AS category, t.reportable AS reportable, a.channel AS channel,
+                    a.participant_count AS participant_count, a.duration_minutes AS duration_minutes,
+                    a.country_code AS country_code, a.status AS status, a.counts_for_bufdir AS counts_for_bufdir,
+                    a.bufdir_reason AS bufdir_reason
+                FROM activities a JOIN activity_types t ON t.id = a.activity_type_id
+                WHERE a.occurred_at >= \(bind: period.from) AND a.occurred_at < \(bind: period.until)
+                    \(after.map { id -> SQLQueryString in "AND a.id > \(bind: id)" } ?? "")
+                ORDER BY a.id LIMIT 1000
+                """
+            ).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            guard let last = page.last else { break }
+            changed += try await db.identityTransaction { transaction -> Int in
+                let sql = try transaction.sqlDatabase()
+                var changed = 0
+                for row in page {
+                    let verdict = BufdirEligibility.evaluate(
+                        .init(
+                            category: ActivityType.BufdirCategory(rawValue: row.category) ?? .other, reportable: row.reportable,
+                            channel: row.channel.flatMap(Activity.Channel.init(rawValue:)), participants: row.participantCount,
+                            minutes: row.durationMinutes, countryCode: row.countryCode,
+                            status: Activity.Status(rawValue: row.status) ?? .registered),
+                        rules: rules, year: year)
+                    guard verdict.counts != row.countsForBufdir || verdict.reason != row.bufdirReason else { continue }
+                    try await sql.raw(
+                        """
+                        UPDATE activities SET counts_for_bufdir = \(bind: verdict.counts), bufdir_reason = \(bind: verdict.reason)
+                        WHERE id = \(bind: row.id)
+                        """
+                    ).run()
+                    changed += 1
+                }
+                return changed
+            }
+            done += page.count
+            after = last.id
+            await progress(done, total)
+        }
+        return changed
+    }
+}
+
+extension JSONValue {
+    /// Compact JSON text with sorted keys.
+    var jsonText: String {
+        switch self {
+        case .null: "null"
+        case .bool(let value): value ? "true" : "false"
+        case .integer(let value): String(value)
+        case .number(let value): value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        case .string(let value): JSONText.encode(value)
+        case .array(let values): "[" + values.map(\.jsonText).joined(separator: ",") + "]"
+        case .object(let object):
+            "{" + object.keys.sorted().map { JSONText.encode($0) + ":" + (object[$0]?.jsonText ?? "null") }.joined(separator: ",") + "}"
+        }
+    }
+}

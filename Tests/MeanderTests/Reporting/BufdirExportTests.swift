@@ -1,0 +1,252 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import Vapor
+import ZIPFoundation
+
+@testable import Meander
+
+@Suite("Bufdir exports")
+struct BufdirExportTests {
+    /// The entries of a ZIP archive, by path.
+    static func entries(of data: Data) throws -> [String: Data] {
+        let archive = try Archive(data: data, accessMode: .read)
+        var entries: [String: Data] = [:]
+        for entry in archive {
+            var bytes = Data()
+            _ = try archive.extract(entry, skipCRC32: false) { bytes.append($0) }
+            entries[entry.path] = bytes
+        }
+        return entries
+    }
+
+    @Test("a finalised report exported twice gives byte-identical files, in every format")
+    func reproducible() async throws {
+        try await withTestApp { app in
+            // given
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+            let finalized = try await API.send(app, .POST, "/api/v1/bufdir-reports/\(report.id)/finalize", as: world.admin)
+            try #require(finalized.status == .ok)
+
+            for format in ["json", "csv", "xlsx", "zip"] {
+                // when
+                let first = try await BufdirWorld.export(app, report: report.id, format: format, as: world.admin)
+                let second = try await BufdirWorld.export(app, report: report.id, format: format, as: world.admin)
+                let one = try await BufdirWorld.download(app, export: try #require(first.exportId), as: world.admin)
+                let two = try await BufdirWorld.download(app, export: try #require(second.exportId), as: world.admin)
+
+                // then
+                #expect(one.status == .ok && !one.body.isEmpty, "\(format): \(one.status)")
+                #expect(one.body == two.body, "\(format) exports differ")
+                #expect(first.exportId != second.exportId, "each export has its own audit record")
+                let audit = try #require(try await BufdirExportAudit.find(UUID(uuidString: first.exportId!), on: app.db))
+                #expect(audit.sha256 == Digest.sha256Hex(one.body) && audit.sizeBytes == one.body.count)
+                let name = "bufdir-\(world.tree.national.apiID.prefix(8))-2025-01-01_2025-12-31"
+                    + (format == "zip" ? "-bevis.zip" : ".\(format)")
+                #expect(one.headers.first(name: .contentDisposition) == ContentDisposition.attachment(fileName: name))
+            }
+        }
+    }
+
+    @Test("a draft whose data has not changed exports the same bytes; a change shows in the export history")
+    func draftAndChanges() async throws {
+        try await withTestApp { app in
+            // given
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+            let first = try await BufdirWorld.export(app, report: report.id, format: "json", as: world.admin)
+            let second = try await BufdirWorld.export(app, report: report.id, format: "json", as: world.admin)
+            let one = try await BufdirWorld.download(app, export: try #require(first.exportId), as: world.admin)
+            let two = try await BufdirWorld.download(app, export: try #require(second.exportId), as: world.admin)
+            #expect(one.body == two.body)
+
+            // when: one more counted group activity, then a third export
+            let logged = try await API.send(
+                app, .POST, "/api/v1/activities", as: world.admin,
+                json: ActivityWorld.body(
+                    organization: world.tree.chapterA2, type: try await ActivityWorld.typeID(app, "group_meeting"),
+                    occurredAt: "2025-11-03T17:00:00Z", minutes: 60, participants: 4,
+                    mentorID: try world.mentors[2].user.requireID(), extra: ["municipality_code": "\"1804\""]))
+            try #require(logged.status == .created)
+            let third = try await BufdirWorld.export(app, report: report.id, format: "json", as: world.admin)
+            let list = try await API.send(app, .GET, "/api/v1/bufdir-reports/\(report.id)/exports", as: world.admin)
+
+            // then
+            let page = try list.decode(Components.Schemas.BufdirExportPage.self)
+            #expect(page.items.map(\.id) == [third.exportId, second.exportId, first.exportId].compactMap { $0 })
+            let newest = try #require(page.items.first)
+            #expect(newest.previousExportId == second.exportId)
+            let moved = Dictionary(uniqueKeysWithValues: newest.changes.map { ($0.figure, $0) })
+            #expect(moved["totals.activities"]?.delta == 1)
+            #expect(moved["totals.minutes"]?.previous == 360 && moved["totals.minutes"]?.current == 420)
+            #expect(moved["totals.categories.group.participants"]?.delta == 4)
+            #expect(page.items[1].changes.isEmpty, "nothing moved between the first two")
+            #expect(newest.client == .api && newest.result == .succeeded && newest.auditSequence != nil)
+            let filtered = try await API.send(
+                app, .GET, "/api/v1/bufdir-reports/\(report.id)/exports?result=failed", as: world.admin)
+            #expect(try filtered.decode(Components.Schemas.BufdirExportPage.self).items.isEmpty)
+        }
+    }
+
+    @Test("the evidence bundle holds the report, every evidence file, and a manifest whose hashes match")
+    func bundle() async throws {
+        try await withTestApp { app in
+            // given
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+
+            // when
+            let export = try await BufdirWorld.export(app, report: report.id, format: "zip", as: world.admin)
+            let file = try await BufdirWorld.download(app, export: try #require(export.exportId), as: world.admin)
+
+            // then
+            #expect(export.job.status == .succeeded && export.job.progressDone == export.job.progressTotal)
+            let entries = try Self.entries(of: file.body)
+            let manifest = try #require(entries["manifest.json"])
+            struct Manifest: Decodable {
+                struct File: Decodable {
+                    var path: String
+                    var sha256: String
+                    var size: Int
+                }
+                struct Head: Decodable {
+                    var sequence: Int64
+                    var hash: String
+                }
+                var files: [File]
+                var auditChainHead: Head?
+                var evidenceFiles: Int
+            }
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let listed = try decoder.decode(Manifest.self, from: manifest)
+            #expect(Set(listed.files.map(\.path)) == Set(entries.keys).subtracting(["manifest.json"]))
+            for file in listed.files {
+                let bytes = try #require(entries[file.path])
+                #expect(Digest.sha256Hex(bytes) == file.sha256, "\(file.path)")
+                #expect(bytes.count == file.size)
+            }
+            #expect(listed.evidenceFiles == 1)
+            let evidence = try #require(listed.files.first { $0.path.hasPrefix("evidence/\(world.activities[9]!)/") })
+            #expect(entries[evidence.path] == ContactSecretsFixture.fileBytes)
+            let head = try #require(listed.auditChainHead)
+            let entry = try #require(try await AuditLogEntry.query(on: app.db).filter(\.$sequence == head.sequence).first())
+            #expect(entry.hash == head.hash)
+
+            // then: nothing that names a contact or carries free text leaves the tenant
+            for (path, bytes) in entries where !path.hasPrefix("evidence/") && !path.hasSuffix(".xlsx") {
+                let text = String(decoding: bytes, as: UTF8.self)
+                for name in BufdirWorld.contactNames.flatMap({ $0.split(separator: " ").map(String.init) }) {
+                    #expect(!text.contains(name), "\(path) names a contact")
+                }
+                #expect(!text.contains("deltakerliste"), "\(path) carries a file name")
+            }
+            let workbook = try Self.entries(of: try #require(entries["report.xlsx"]))
+            #expect(workbook.keys.filter { $0.hasPrefix("xl/worksheets/") }.count == 6, "a sheet per breakdown")
+        }
+    }
+
+    @Test("small cells are suppressed in what leaves the tenant, not in the tenant's own view")
+    func suppression() async throws {
+        try await withTestApp { app in
+            // given
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+            #expect(report.figures.totals.contactsReached == 3, "the tenant sees its own figures")
+
+            // when
+            let export = try await BufdirWorld.export(app, report: report.id, format: "json", as: world.admin)
+            let file = try await BufdirWorld.download(app, export: try #require(export.exportId), as: world.admin)
+            let csvExport = try await BufdirWorld.export(app, report: report.id, format: "csv", as: world.admin)
+            let csv = try await BufdirWorld.download(app, export: try #require(csvExport.exportId), as: world.admin)
+
+            // then
+            let document = try #require(try JSONSerialization.jsonObject(with: file.body) as? [String: Any])
+            let figures = try #require(document["figures"] as? [String: Any])
+            let totals = try #require(figures["totals"] as? [String: Any])
+            #expect(totals["contacts_reached"] == nil && totals["active_mentors"] == nil && totals["members"] != nil)
+            #expect(totals["members"] as? Int == 6, "6 members is not a small cell")
+            let hidden = try #require(totals["suppressed"] as? [String])
+            #expect(Set(hidden) == ["contacts_reached", "active_mentors", "registered_mentors", "mentors_trained"])
+            #expect(totals["participants_group"] as? Int == 9, "nine participants is not a small cell")
+            #expect(totals["activities"] as? Int == 6, "activity counts are not people")
+            #expect(csv.body.starts(with: [0xEF, 0xBB, 0xBF]), "CSV for Norwegian Excel: UTF-8 with BOM")
+            let text = String(decoding: csv.body, as: UTF8.self)
+            #expect(text.contains("Kontakter nådd;<5"))
+            #expect(!text.contains("Kontakter nådd;3"))
+        }
+    }
+
+    @Test("the export audit cannot be changed, and a failed export is recorded too")
+    func auditImmutable() async throws {
+        try await withTestApp { app in
+            // given: an export, then an evidence file that vanished from storage
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+            let good = try await BufdirWorld.export(app, report: report.id, format: "csv", as: world.admin)
+            let attachment = try #require(try await ActivityAttachment.query(on: app.db).first())
+            try await app.meander.files.delete(attachment.storageKey)
+
+            // when
+            let failed = try await BufdirWorld.export(app, report: report.id, format: "zip", as: world.admin)
+            let sql = try app.db.sqlDatabase()
+
+            // then: the failure is on record, in the table and the chain
+            #expect(failed.job.status == .failed)
+            let failedID = try #require(failed.exportId)
+            let record = try #require(try await BufdirExportAudit.find(UUID(uuidString: failedID), on: app.db))
+            #expect(record.result == .failed && record.error != nil && record.sha256 == nil)
+            #expect(try await AuditLogEntry.query(on: app.db).filter(\.$action == "bufdir_report.export_failed").count() == 1)
+            #expect(try await AuditLogEntry.query(on: app.db).filter(\.$action == "bufdir_report.exported").count() == 1)
+            let listed = try await API.send(app, .GET, "/api/v1/bufdir-exports/\(failedID)", as: world.admin)
+            #expect(try listed.decode(Components.Schemas.BufdirExport.self).result == .failed)
+            let noFile = try await BufdirWorld.download(app, export: failedID, as: world.admin)
+            #expect(noFile.status == .notFound)
+
+            // then: the database refuses every change
+            let goodID = try #require(good.exportId)
+            await #expect(throws: (any Error).self) {
+                try await sql.raw("UPDATE bufdir_export_audits SET result = 'failed' WHERE id = \(bind: UUID(uuidString: goodID))").run()
+            }
+            await #expect(throws: (any Error).self) {
+                try await sql.raw("DELETE FROM bufdir_export_audits WHERE id = \(bind: UUID(uuidString: goodID))").run()
+            }
+            await #expect(throws: (any Error).self) {
+                try await sql.raw("DELETE FROM bufdir_export_audits").run()
+            }
+            #expect(try await BufdirExportAudit.query(on: app.db).count() == 2)
+            let kept = try #require(try await BufdirExportAudit.find(UUID(uuidString: goodID), on: app.db))
+            #expect(kept.result == .succeeded)
+        }
+    }
+
+    @Test("the CLI exports the same file the API does")
+    func cli() async throws {
+        try await withTestApp { app in
+            // given
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+            let viaAPI = try await BufdirWorld.export(app, report: report.id, format: "xlsx", as: world.admin)
+            let apiFile = try await BufdirWorld.download(app, export: try #require(viaAPI.exportId), as: world.admin)
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("bufdir-\(UUID().api).xlsx")
+            defer { try? FileManager.default.removeItem(at: out) }
+
+            // when
+            let console = CapturingConsole()
+            try await AuditFixtures.run(
+                app,
+                [
+                    "bufdir", "export", "--org", world.tree.national.apiID, "--year", "2025", "--format", "xlsx", "--out",
+                    out.path,
+                ],
+                console: console)
+
+            // then
+            #expect(try Data(contentsOf: out) == apiFile.body)
+            let audits = try await BufdirExportAudit.query(on: app.db).filter(\.$client == .cli).all()
+            #expect(audits.count == 1 && audits.first?.actorUserID == nil)
+        }
+    }
+}
