@@ -162,6 +162,16 @@ enum BufdirExporter {
             after = last.id
         }
 
+        // Corrections made after finalisation travel with the evidence; an unadjusted report's bundle is unchanged.
+        let adjustments = BufdirReportLifecycle.adjustments(of: report)
+        if !adjustments.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            note("adjustments.json", try writer.add(path: "adjustments.json", data: try encoder.encode(adjustments)))
+        }
+
         let manifest = Manifest(
             report: Manifest.Report(
                 id: try report.requireID(), organizationId: report.$organization.id, reportingYear: report.reportingYear,

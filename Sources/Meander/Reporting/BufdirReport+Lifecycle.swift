@@ -200,3 +200,71 @@ enum BufdirReportLifecycle {
         try await AuditChainHead.find(AuditChainHead.singletonID, on: db).map { ($0.sequence, $0.hash) }
     }
 }
+
+/// A correction to a finalised report, as stored in `bufdir_reports.adjustments`.
+struct BufdirAdjustmentRecord: Codable, Sendable, Equatable {
+    var figure: String
+    var delta: Double
+    var reason: String
+    var activityId: UUID?
+    var actorUserId: UUID?
+    var createdAt: Date
+    var auditSequence: Int64
+}
+
+extension BufdirReportLifecycle {
+    static func adjustments(of report: BufdirReport) -> [BufdirAdjustmentRecord] {
+        report.adjustments.flatMap { JSONText.decode([BufdirAdjustmentRecord].self, from: $0) } ?? []
+    }
+
+    /// Records a correction of one figure of a finalised or submitted report: appended to the report's list and to
+    /// the audit chain in one transaction. The frozen figures and files do not change.
+    static func adjust(
+        _ report: BufdirReport, figure: String, delta: Double, reason: String, activityID: UUID?, actor: BufdirActor,
+        on db: any Database
+    ) async throws -> BufdirAdjustmentRecord {
+        guard report.status != .draft else {
+            throw AppError(
+                .conflict, "A draft is corrected by editing its activities and recomputing; adjustments are for final reports.")
+        }
+        var problems: [AppError.FieldError] = []
+        if try figures(of: report).flattened()[figure] == nil {
+            problems.append(.init(field: "/figure", code: "invalid_value", message: "Not a figure of this report."))
+        }
+        if delta == 0 || !delta.isFinite {
+            problems.append(.init(field: "/delta", code: "invalid_value", message: "A change other than 0."))
+        }
+        if reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            problems.append(.init(field: "/reason", code: "required", message: "Say why."))
+        }
+        if let activityID {
+            let scope = try await BufdirScope.of(organizationID: report.$organization.id, period: try period(of: report), on: db)
+            let activity = try await Activity.query(on: db).withDeleted().filter(\.$id == activityID).first()
+            if activity.map({ !scope.organizationIDs.contains($0.$organization.id) }) ?? true {
+                problems.append(.init(field: "/activity_id", code: "invalid_value", message: "Not an activity of this report's organisations."))
+            }
+        }
+        guard problems.isEmpty else { throw AppError.validation(problems) }
+        let id = try report.requireID()
+        return try await db.identityTransaction { transaction in
+            // Read inside the transaction: two racing corrections both land, in chain order.
+            guard let current = try await BufdirReport.find(id, on: transaction) else {
+                throw AppError(.notFound, "No such report.")
+            }
+            let entry = try await AuditLog.append(
+                actor.event(
+                    "bufdir_report.adjusted", organizationID: report.$organization.id, targetType: "bufdir_report", targetID: id,
+                    metadata: ["figure": figure, "delta": String(delta)]),
+                on: transaction)
+            let record = BufdirAdjustmentRecord(
+                figure: figure, delta: delta, reason: reason, activityId: activityID, actorUserId: actor.userID,
+                createdAt: entry.createdAt, auditSequence: entry.sequence)
+            let list = adjustments(of: current) + [record]
+            try await transaction.sqlDatabase().raw(
+                "UPDATE bufdir_reports SET adjustments = \(bind: JSONText.encode(list)) WHERE id = \(bind: id)"
+            ).run()
+            report.adjustments = JSONText.encode(list)
+            return record
+        }
+    }
+}

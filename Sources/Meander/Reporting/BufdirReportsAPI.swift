@@ -89,6 +89,19 @@ extension APIHandler {
         return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
     }
 
+    func createBufdirAdjustment(
+        _ input: Operations.CreateBufdirAdjustment.Input
+    ) async throws -> Operations.CreateBufdirAdjustment.Output {
+        let request = try RequestContext.request
+        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
+        guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
+        let activityID = try body.activityId.map { try ActivityLogging.field(uuid: $0, "/activity_id") }
+        let record = try await BufdirReportLifecycle.adjust(
+            report, figure: body.figure, delta: body.delta, reason: body.reason, activityID: activityID,
+            actor: try BufdirActor(request), on: request.db)
+        return .created(.init(body: .json(BufdirReportView.adjustment(record))))
+    }
+
     func listBufdirReportActivities(
         _ input: Operations.ListBufdirReportActivities.Input
     ) async throws -> Operations.ListBufdirReportActivities.Output {
@@ -198,8 +211,15 @@ enum BufdirReportView {
             status: .init(rawValue: report.status.rawValue) ?? .draft, contentSha256: report.contentSHA256,
             auditSequence: report.auditSequence,
             figures: try JSONDecoder().decode(Components.Schemas.BufdirFigures.self, from: figures),
+            adjustments: BufdirReportLifecycle.adjustments(of: report).map(adjustment),
             createdAt: report.createdAt ?? Date(), updatedAt: report.updatedAt ?? report.createdAt ?? Date(),
             computedAt: report.computedAt, finalizedAt: report.finalizedAt, submittedAt: report.submittedAt)
+    }
+
+    static func adjustment(_ record: BufdirAdjustmentRecord) -> Components.Schemas.BufdirAdjustment {
+        .init(
+            figure: record.figure, delta: record.delta, reason: record.reason, activityId: record.activityId?.uuidString.lowercased(),
+            actorUserId: record.actorUserId?.uuidString.lowercased(), createdAt: record.createdAt, auditSequence: record.auditSequence)
     }
 
     static func organizationNames(_ ids: [UUID], on db: any Database) async throws -> [UUID: String] {

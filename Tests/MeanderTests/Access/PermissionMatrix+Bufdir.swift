@@ -26,7 +26,7 @@ extension MatrixCase {
     static let bufdirFactories: Set<String> = [
         "listBufdirReports", "createBufdirReport", "getBufdirReport", "recomputeBufdirReport", "finalizeBufdirReport",
         "submitBufdirReport", "listBufdirReportActivities", "listBufdirExports", "createBufdirExport", "getBufdirExport",
-        "downloadBufdirExport",
+        "downloadBufdirExport", "createBufdirAdjustment",
     ]
 
     static func bufdirRequest(
@@ -60,6 +60,10 @@ extension MatrixCase {
             return MatrixRequest(pathParameters: ["reportId": try await report().requireID().api])
         case "submitBufdirReport":
             return MatrixRequest(pathParameters: ["reportId": try await report(.finalized).requireID().api])
+        case "createBufdirAdjustment":
+            return MatrixRequest(
+                pathParameters: ["reportId": try await report(.finalized).requireID().api],
+                body: #"{"figure": "totals.activities", "delta": 1, "reason": "Et møte ble ført i feil år."}"#)
         case "createBufdirExport":
             return MatrixRequest(pathParameters: ["reportId": try await report().requireID().api], body: #"{"format": "json"}"#)
         case "getBufdirExport", "downloadBufdirExport":

@@ -47,6 +47,20 @@ struct BufdirExportTests {
                     + (format == "zip" ? "-bevis.zip" : ".\(format)")
                 #expect(one.headers.first(name: .contentDisposition) == ContentDisposition.attachment(fileName: name))
             }
+
+            // when: a correction is recorded
+            let adjusted = try await API.send(
+                app, .POST, "/api/v1/bufdir-reports/\(report.id)/adjustments", as: world.admin,
+                json: #"{"figure": "totals.minutes", "delta": 15, "reason": "Et møte varte lenger enn ført."}"#)
+            try #require(adjusted.status == .created)
+            let bundle = try await BufdirWorld.export(app, report: report.id, format: "zip", as: world.admin)
+            let entries = try Self.entries(of: try await BufdirWorld.download(app, export: try #require(bundle.exportId), as: world.admin).body)
+
+            // then: the bundle carries it, hashed in the manifest; the report's own file is unchanged
+            let adjustments = try #require(entries["adjustments.json"])
+            #expect(String(decoding: adjustments, as: UTF8.self).contains("\"figure\" : \"totals.minutes\""))
+            #expect(String(decoding: try #require(entries["manifest.json"]), as: UTF8.self).contains(Digest.sha256Hex(adjustments)))
+            #expect(Digest.sha256Hex(try #require(entries["report.json"])) == (try #require(try await BufdirReport.find(UUID(uuidString: report.id), on: app.db))).contentSHA256)
         }
     }
 

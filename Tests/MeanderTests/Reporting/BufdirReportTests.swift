@@ -189,11 +189,41 @@ struct BufdirReportTests {
             #expect(reread.figures == frozen.figures && reread.contentSha256 == hash)
             #expect(try await AuditLogEntry.query(on: app.db).filter(\.$action == "bufdir_report.finalized").count() == 1)
 
+            // then: a correction found later is an audited adjustment, not an edit
+            let adjustPath = "/api/v1/bufdir-reports/\(report.id)/adjustments"
+            let adjusted = try await API.send(
+                app, .POST, adjustPath, as: world.admin,
+                json: #"{"figure": "totals.activities", "delta": -1, "reason": "Aktivitet 3 ble ført to ganger.", "activity_id": "\#(world.activities[3]!)"}"#)
+            #expect(adjusted.status == .created, "\(adjusted.text)")
+            let unknown = try await API.send(
+                app, .POST, adjustPath, as: world.admin, json: #"{"figure": "totals.nonsense", "delta": 0, "reason": "x"}"#)
+            #expect(unknown.status == .badRequest && Set(unknown.problemFields) == ["/figure", "/delta"])
+            let withAdjustment = try await API.send(app, .GET, "/api/v1/bufdir-reports/\(report.id)", as: world.admin)
+                .decode(Report.self)
+            #expect(withAdjustment.adjustments?.map(\.delta) == [-1])
+            #expect(withAdjustment.figures.totals.activities == 6, "the frozen figure itself does not change")
+            #expect(try await AuditLogEntry.query(on: app.db).filter(\.$action == "bufdir_report.adjusted").count() == 1)
+            let stillSame = try await BufdirWorld.export(app, report: report.id, format: "json", as: world.admin)
+            let sameFile = try await BufdirWorld.download(app, export: try #require(stillSame.exportId), as: world.admin)
+            #expect(Digest.sha256Hex(sameFile.body) == hash)
+
             // then: submission moves it on, once
             let submitted = try await API.send(app, .POST, "/api/v1/bufdir-reports/\(report.id)/submit", as: world.admin)
             #expect(try submitted.decode(Report.self).status == .submitted)
             let twice = try await API.send(app, .POST, "/api/v1/bufdir-reports/\(report.id)/submit", as: world.admin)
             #expect(twice.status == .conflict)
+        }
+    }
+
+    @Test("a draft is not adjusted: its activities are edited and it is recomputed")
+    func draftAdjustment() async throws {
+        try await withTestApp { app in
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+            let response = try await API.send(
+                app, .POST, "/api/v1/bufdir-reports/\(report.id)/adjustments", as: world.admin,
+                json: #"{"figure": "totals.activities", "delta": 1, "reason": "x"}"#)
+            #expect(response.status == .conflict)
         }
     }
 

@@ -43,6 +43,18 @@ struct CSVTableTests {
         #expect(text == "plain;\"a;b\"\r\n\"say \"\"hi\"\";\nbye\";\"cr\rhere\";no quotes needed, æøå\r\n")
     }
 
+    @Test func neutralizesFormulas() {
+        // given: names as users might type them
+        let table = CSVTable(
+            header: [], rows: [[.text("=HYPERLINK(\"http://x\")"), .text("+47 900"), .text("-1"), .text("@SUM(A1)"), .text("Bodø"), .integer(-3)]])
+
+        // when
+        let text = String(decoding: table.data().dropFirst(3), as: UTF8.self)
+
+        // then: text cannot start a formula; numbers stay numbers
+        #expect(text == "\"'=HYPERLINK(\"\"http://x\"\")\";'+47 900;'-1;'@SUM(A1);Bodø;-3\r\n")
+    }
+
     @Test func leavesOutAnEmptyHeader() {
         let table = CSVTable(header: [], rows: [[.integer(1)]])
         #expect(table.data() == Data([0xEF, 0xBB, 0xBF] + Array("1\r\n".utf8)))

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Norwegian Excel reads `;` as the list separator and needs the BOM to take the file as UTF-8 (without it `æøå` come out mangled).
 /// The header is the first record unless it is empty; every record, the last one too, ends with CRLF. Rows are written as given,
-/// so a row shorter or longer than the header stays so.
+/// so a row shorter or longer than the header stays so. Text that Excel would take for a formula (`=`, `+`, `-`, `@`
+/// first) is written with a leading `'`: names typed by users end up in these files.
 struct CSVTable: Sendable {
     var header: [String]
     var rows: [[CSVTable.Cell]]
@@ -105,7 +106,17 @@ struct CSVTable: Sendable {
         bytes.append(contentsOf: [0x0D, 0x0A])
     }
 
-    private static func appendField(_ text: String, to bytes: inout [UInt8]) {
+    /// First characters that make Excel read a cell as a formula (CSV injection, OWASP).
+    static let formulaPrefixes: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// Text as it is written: a value that Excel would run as a formula gets a leading `'`, so it shows as text.
+    static func neutralized(_ text: String) -> String {
+        guard let first = text.first, formulaPrefixes.contains(first) else { return text }
+        return "'" + text
+    }
+
+    private static func appendField(_ raw: String, to bytes: inout [UInt8]) {
+        let text = neutralized(raw)
         let utf8 = text.utf8
         let needsQuotes = utf8.contains { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }
         guard needsQuotes else {

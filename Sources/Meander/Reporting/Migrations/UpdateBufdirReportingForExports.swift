@@ -1,7 +1,7 @@
 import FluentSQL
 
 /// Readies Bufdir reporting for exports: the report remembers when and at which audit-chain head its figures were
-/// computed, and `bufdir_export_audits` is rebuilt with the evidence-bundle format, the figures of each export (to
+/// computed and the corrections made after finalisation, and `bufdir_export_audits` is rebuilt with the evidence-bundle format, the figures of each export (to
 /// show what changed between exports), the stored file and the chain entry, and made append-only.
 ///
 /// The export audit is rebuilt rather than altered because SQLite cannot change a CHECK constraint; nothing wrote
@@ -16,6 +16,9 @@ struct UpdateBufdirReportingForExports: AsyncMigration {
             .update()
         try await database.schema(BufdirReport.schema)
             .field("audit_hash", .string)
+            .update()
+        try await database.schema(BufdirReport.schema)
+            .field("adjustments", .string)
             .update()
 
         let existing = try await BufdirExportAudit.query(on: database).count()
@@ -61,7 +64,7 @@ struct UpdateBufdirReportingForExports: AsyncMigration {
         try await database.dropIndexes(Self.indexes)
         try await database.schema(BufdirExportAudit.schema).delete()
         try await CreateBufdirExportAudit().prepare(on: database)
-        for column in ["computed_at", "audit_sequence", "audit_hash"] {
+        for column in ["computed_at", "audit_sequence", "audit_hash", "adjustments"] {
             try await database.schema(BufdirReport.schema).deleteField(.string(column)).update()
         }
     }

@@ -75,6 +75,10 @@ final class BufdirReport: Model, @unchecked Sendable {
     @OptionalField(key: "audit_hash")
     var auditHash: String?
 
+    /// JSON array of corrections recorded after finalisation (`BufdirAdjustmentRecord`); NULL means none.
+    @OptionalField(key: "adjustments")
+    var adjustments: String?
+
     @OptionalField(key: "finalized_at")
     var finalizedAt: Date?
 
