@@ -17,10 +17,20 @@ extension APIHandler {
             body.client.flatMap { BufdirExportAudit.Client(rawValue: $0.rawValue) }
             ?? BufdirExportAudit.Client(rawValue: actor.client.rawValue) ?? .api
         let reportID = try report.requireID()
+        let payload = JSONText.encode(
+            ["report_id": reportID.uuidString.lowercased(), "format": format.rawValue, "client": client.rawValue])
+        // A second tap while the same export is still running gets that job, not another one.
+        if let running = try await Job.query(on: request.db)
+            .filter(\.$kind == "bufdir_export").filter(\.$payload == payload).filter(\.$status == .running)
+            .filter(\.$requestedBy.$id == actor.userID).filter(\.$createdAt > Date().addingTimeInterval(-15 * 60))
+            .first()
+        {
+            let location = "/api/v1/jobs/\(try running.requireID().uuidString.lowercased())"
+            return .accepted(.init(headers: .init(location: location), body: .json(JobView.make(running))))
+        }
         let job = Job(
-            kind: "bufdir_export",
-            payload: JSONText.encode(["report_id": reportID.uuidString.lowercased(), "format": format.rawValue, "client": client.rawValue]),
-            maxAttempts: 1, organizationID: report.$organization.id, requestedByID: actor.userID)
+            kind: "bufdir_export", payload: payload, maxAttempts: 1, organizationID: report.$organization.id,
+            requestedByID: actor.userID)
         job.status = .running
         job.attempts = 1
         try await job.create(on: request.db)

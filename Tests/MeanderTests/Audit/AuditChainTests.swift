@@ -625,14 +625,16 @@ enum AuditFixtures {
         try app.db.sqlDatabase()
     }
 
-    /// Lets raw SQL change `audit_log_entries`, as an attacker with schema rights (or an erasure job) would:
-    /// SQLite drops the triggers, PostgreSQL disables them.
+    /// Lets raw SQL change `audit_log_entries` and `bufdir_export_audits`, as an attacker with schema rights (or an
+    /// erasure job) would: SQLite drops the triggers, PostgreSQL disables them.
     static func disableAppendOnly(_ app: Application) async throws {
         switch TestEngine.current {
         case .sqlite:
             try await UpdateAuditLogEntryAppendOnly().revert(on: app.db)
+            try await AppendOnlyTable.remove(from: BufdirExportAudit.schema, app.db)
         case .postgres:
             try await sql(app).raw("ALTER TABLE audit_log_entries DISABLE TRIGGER USER").run()
+            try await sql(app).raw("ALTER TABLE bufdir_export_audits DISABLE TRIGGER USER").run()
         }
     }
 

@@ -439,6 +439,7 @@ struct SchemaTests {
                 ("mileage_rates", "valid_to", SQLBind("2024-12-31"), "a rate period does not end before it starts"),
                 ("events", "capacity", SQLBind(0), "capacity is positive"),
                 ("jobs", "attempts", SQLBind(-1), "attempts are not negative"),
+                ("bufdir_export_audits", "sha256", SQLLiteral.null, "a successful export has the hash of its file"),
             ]
 
             // when / then
@@ -506,7 +507,7 @@ private enum Expected {
             + CreateMileageRate.indexes + CreateExpenseClaim.indexes + CreateExpenseItem.indexes
             + CreateReceipt.indexes + CreateConfidentialityDeclaration.indexes + CreateCourse.indexes
             + CreateCourseEnrollment.indexes + CreateCertificate.indexes + CreateReferral.indexes
-            + CreateNotification.indexes + CreateBufdirExportAudit.indexes + CreateJob.indexes
+            + CreateNotification.indexes + UpdateBufdirReportingForExports.indexes + CreateJob.indexes
     }
 
     struct Enumeration {
@@ -566,8 +567,8 @@ private enum Expected {
             table: "notifications", column: "status",
             values: ["scheduled", "sent", "delivered", "failed", "suppressed", "pending"]),
         .init(table: "bufdir_reports", column: "status", values: ["draft"]),
-        .init(table: "bufdir_export_audits", column: "client", values: ["mobile", "cli", "portal"]),
-        .init(table: "bufdir_export_audits", column: "format", values: ["xlsx", "json", "pdf", "csv"]),
+        .init(table: "bufdir_export_audits", column: "client", values: ["mobile", "cli", "api", "portal"]),
+        .init(table: "bufdir_export_audits", column: "format", values: ["xlsx", "json", "zip", "csv"]),
         .init(table: "bufdir_export_audits", column: "result", values: ["failed", "succeeded"]),
         .init(table: "jobs", column: "status", values: ["running", "succeeded", "failed", "cancelled", "queued"]),
     ]
@@ -852,11 +853,14 @@ private struct SchemaFixture {
             BufdirReport(
                 organizationID: f.organization, reportingYear: 2025, periodStart: "2025-01-01",
                 periodEnd: "2025-12-31", createdByID: f.coordinator))
-        _ = try await save(
-            BufdirExportAudit(
-                client: .portal, result: .succeeded, durationMs: 120, actorUserID: f.coordinator,
-                organizationID: f.organization, reportID: report, format: .csv, sizeBytes: 4_096, sha256: hex,
-                rowCounts: #"{"activities":1}"#))
+        let exported = BufdirExportAudit(
+            client: .portal, result: .succeeded, durationMs: 120, actorUserID: f.coordinator,
+            organizationID: f.organization, reportID: report, format: .csv, sizeBytes: 4_096, sha256: hex,
+            rowCounts: #"{"activities":1}"#)
+        exported.storageKey = BlobKey.export(organizationID: f.organization, exportID: UUID())
+        exported.figures = #"{"totals.activities":1}"#
+        exported.auditSequence = 1
+        _ = try await save(exported)
         _ = try await save(Job(kind: "bufdir_export", organizationID: f.organization, requestedByID: f.coordinator))
         return f
     }
