@@ -104,7 +104,7 @@ struct BufdirExportCommand: AsyncCommand {
         }
         guard let key = audit.storageKey else { throw AppError(.internalError, "The export stored no file.") }
         let destination = URL(fileURLWithPath: out)
-        FileManager.default.createFile(atPath: destination.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: destination.path, contents: nil)
         let handle = try FileHandle(forWritingTo: destination)
         defer { try? handle.close() }
         try handle.truncate(atOffset: 0)
@@ -195,11 +195,8 @@ struct BufdirRulesCommand: AsyncCommand {
                 for field in error.fieldErrors { context.console.error("\(field.field): \(field.message)") }
                 throw error
             }
-            let progress = ProgressReporter()
-            let changed = try await BufdirRuleChange.rejudge(year: year, on: db) { done, total in
-                progress.update("activities re-judged", done: done, total: total)
-            }
-            context.console.print("replaced the rules of \(year); \(changed) activities changed verdict")
+            context.console.print("replaced the rules of \(year)")
+            try await BufdirRejudgeCommand.rejudge(year: year, context: context)
         }
         let rows = try await BufdirCountingRule.query(on: db).filter(\.$reportingYear == year).sort(\.$ruleKey).all()
         guard !rows.isEmpty else { throw AppError(.notFound, "No counting rules are stored for \(year).") }
@@ -220,10 +217,14 @@ struct BufdirRejudgeCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         guard let year = signature.year else { throw AppError(.badRequest, "--year is required.") }
+        try await Self.rejudge(year: year, context: context)
+    }
+
+    static func rejudge(year: Int, context: CommandContext) async throws {
         let progress = ProgressReporter()
         let changed = try await BufdirRuleChange.rejudge(year: year, on: context.application.db) { done, total in
             progress.update("activities re-judged", done: done, total: total)
         }
-        context.console.print("\(changed) activities changed verdict")
+        context.console.print("\(changed) activities of \(year) changed verdict")
     }
 }

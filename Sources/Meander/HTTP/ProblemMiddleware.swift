@@ -57,7 +57,12 @@ struct ProblemMiddleware: AsyncMiddleware {
         case let error as DecodingError:
             return fromDecoding(error)
         case let error as any AbortError:
-            if error.status == .notFound, let allowed = allowedMethods(for: request, in: routes), !allowed.isEmpty {
+            // Vapor's router does not backtrack from a literal segment to a parameter (`/activities/batch/approve`
+            // never reaches `/activities/{activityId}/approve`): when the method is among those allowed, the
+            // path is simply not there, so 404, not a 405 that names the very method it refuses.
+            if error.status == .notFound, let allowed = allowedMethods(for: request, in: routes), !allowed.isEmpty,
+                !allowed.contains(request.method.rawValue)
+            {
                 return AppError(
                     .methodNotAllowed,
                     "\(request.method.rawValue) is not allowed on \(request.url.path); allowed: \(allowed.joined(separator: ", ")).",

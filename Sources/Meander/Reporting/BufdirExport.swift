@@ -197,7 +197,7 @@ enum BufdirExporter {
     /// Streams a stored object to a local file.
     private static func copy(_ key: String, from files: any BlobStore, to url: URL) async throws {
         let stream = try await files.stream(key)
-        FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         try handle.truncate(atOffset: 0)

@@ -217,7 +217,7 @@ struct BufdirFigures: Codable, Sendable, Equatable {
 /// What the report's SQL returns, before it is rolled up the tree.
 enum BufdirFigureRows {
     /// Counted activities of one (organisation, county, category).
-    struct Activity: Sendable, Equatable {
+    struct Activity: Sendable, Equatable, Decodable {
         var organizationID: UUID
         var county: String
         var category: ActivityType.BufdirCategory
@@ -227,6 +227,12 @@ enum BufdirFigureRows {
         var days: Int
         var evidenceRequired: Int
         var evidenceMissing: Int
+
+        /// The columns of `BufdirReportEngine.activityRows`.
+        enum CodingKeys: String, CodingKey {
+            case organizationID = "organization_id", county, category, activities, minutes, participants, days
+            case evidenceRequired = "evidence_required", evidenceMissing = "evidence_missing"
+        }
     }
 
     /// Distinct people of one organisation or county.

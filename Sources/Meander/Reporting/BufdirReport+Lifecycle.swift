@@ -94,23 +94,16 @@ enum BufdirReportLifecycle {
             organizationID: report.$organization.id, period: try period(of: report), year: report.reportingYear, on: db)
         let aggregates = try encode(figures)
         guard aggregates != report.aggregates else { return false }
-        let id = try report.requireID()
         try await db.identityTransaction { transaction in
             let head = try await chainHead(on: transaction)
             let now = Date()
-            let updated = try await transaction.sqlDatabase().raw(
-                """
-                UPDATE bufdir_reports SET aggregates = \(bind: aggregates), computed_at = \(bind: now),
-                    audit_sequence = \(bind: head?.sequence), audit_hash = \(bind: head?.hash), updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND status = 'draft' RETURNING id
-                """
-            ).all()
-            guard !updated.isEmpty else { throw AppError(.conflict, "The report was finalised meanwhile.") }
-            try await AuditLog.append(
-                actor.event(
-                    "bufdir_report.recomputed", organizationID: report.$organization.id, targetType: "bufdir_report",
-                    targetID: id),
-                on: transaction)
+            try await transition(
+                report, from: .draft,
+                set: """
+                    aggregates = \(bind: aggregates), computed_at = \(bind: now), audit_sequence = \(bind: head?.sequence),
+                    audit_hash = \(bind: head?.hash)
+                    """,
+                action: "bufdir_report.recomputed", actor: actor, on: transaction, lost: "The report was finalised meanwhile.")
             report.aggregates = aggregates
             report.computedAt = now
             report.auditSequence = head?.sequence
@@ -135,19 +128,14 @@ enum BufdirReportLifecycle {
             }
             let content = try BufdirReportFiles.json(current, final: true)
             let hash = Digest.sha256Hex(content)
-            let updated = try await transaction.sqlDatabase().raw(
-                """
-                UPDATE bufdir_reports SET status = 'finalized', finalized_at = \(bind: now),
-                    finalized_by_id = \(bind: actor.userID), content_sha256 = \(bind: hash), updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND status = 'draft' RETURNING id
-                """
-            ).all()
-            guard !updated.isEmpty else { throw AppError(.conflict, "The report was finalised meanwhile.") }
-            try await AuditLog.append(
-                actor.event(
-                    "bufdir_report.finalized", organizationID: report.$organization.id, targetType: "bufdir_report",
-                    targetID: id, metadata: ["content_sha256": hash]),
-                on: transaction)
+            try await transition(
+                report, from: .draft,
+                set: """
+                    status = 'finalized', finalized_at = \(bind: now), finalized_by_id = \(bind: actor.userID),
+                    content_sha256 = \(bind: hash)
+                    """,
+                action: "bufdir_report.finalized", metadata: ["content_sha256": hash], actor: actor, on: transaction,
+                lost: "The report was finalised meanwhile.")
             report.status = .finalized
             report.finalizedAt = now
             report.$finalizedBy.id = actor.userID
@@ -161,26 +149,35 @@ enum BufdirReportLifecycle {
         guard report.status == .finalized else {
             throw AppError(.conflict, "Only a finalised report can be submitted; this report is \(report.status.rawValue).")
         }
-        let id = try report.requireID()
         let now = Date()
         try await db.identityTransaction { transaction in
-            let updated = try await transaction.sqlDatabase().raw(
-                """
-                UPDATE bufdir_reports SET status = 'submitted', submitted_at = \(bind: now),
-                    submitted_by_id = \(bind: actor.userID), updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND status = 'finalized' RETURNING id
-                """
-            ).all()
-            guard !updated.isEmpty else { throw AppError(.conflict, "The report was submitted meanwhile.") }
-            try await AuditLog.append(
-                actor.event(
-                    "bufdir_report.submitted", organizationID: report.$organization.id, targetType: "bufdir_report",
-                    targetID: id),
-                on: transaction)
+            try await transition(
+                report, from: .finalized,
+                set: "status = 'submitted', submitted_at = \(bind: now), submitted_by_id = \(bind: actor.userID)",
+                action: "bufdir_report.submitted", actor: actor, on: transaction, lost: "The report was submitted meanwhile.")
         }
         report.status = .submitted
         report.submittedAt = now
         report.$submittedBy.id = actor.userID
+    }
+
+    /// Moves a report on with a conditional update (`WHERE status = from`, which decides a race: the loser gets 409)
+    /// and appends its audit entry, inside the caller's transaction.
+    private static func transition(
+        _ report: BufdirReport, from status: BufdirReport.Status, set assignments: SQLQueryString, action: String,
+        metadata: [String: String] = [:], actor: BufdirActor, on transaction: any Database, lost: String
+    ) async throws {
+        let id = try report.requireID()
+        let updated = try await transaction.sqlDatabase().raw(
+            """
+            UPDATE bufdir_reports SET \(assignments), updated_at = \(bind: Date())
+            WHERE id = \(bind: id) AND status = \(bind: status.rawValue) RETURNING id
+            """
+        ).all()
+        guard !updated.isEmpty else { throw AppError(.conflict, lost) }
+        try await AuditLog.append(
+            actor.event(action, organizationID: report.$organization.id, targetType: "bufdir_report", targetID: id, metadata: metadata),
+            on: transaction)
     }
 
     static func encode(_ figures: BufdirFigures) throws -> String {

@@ -153,24 +153,7 @@ enum BufdirReportEngine {
             ) s
             GROUP BY s.organization_id, s.county, s.category
             """
-        struct Row: Decodable {
-            var organizationId: UUID
-            var county: String
-            var category: String
-            var activities: Int
-            var minutes: Int
-            var participants: Int
-            var days: Int
-            var evidenceRequired: Int
-            var evidenceMissing: Int
-        }
-        return try await sql.raw(query).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase).map { row in
-            BufdirFigureRows.Activity(
-                organizationID: row.organizationId, county: row.county,
-                category: ActivityType.BufdirCategory(rawValue: row.category) ?? .other, activities: row.activities,
-                minutes: row.minutes, participants: row.participants, days: row.days,
-                evidenceRequired: row.evidenceRequired, evidenceMissing: row.evidenceMissing)
-        }
+        return try await sql.raw(query).all(decoding: BufdirFigureRows.Activity.self)
     }
 
     /// Distinct contacts and mentors per organisation (`Key` UUID) or county (`Key` String).

@@ -67,26 +67,17 @@ extension APIHandler {
     func recomputeBufdirReport(
         _ input: Operations.RecomputeBufdirReport.Input
     ) async throws -> Operations.RecomputeBufdirReport.Output {
-        let request = try RequestContext.request
-        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
-        try await BufdirReportLifecycle.recompute(report, actor: try BufdirActor(request), on: request.db)
-        return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+        .ok(.init(body: .json(try await BufdirReportView.step(input.path.reportId) { try await BufdirReportLifecycle.recompute($0, actor: $1, on: $2) })))
     }
 
     func finalizeBufdirReport(
         _ input: Operations.FinalizeBufdirReport.Input
     ) async throws -> Operations.FinalizeBufdirReport.Output {
-        let request = try RequestContext.request
-        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
-        try await BufdirReportLifecycle.finalize(report, actor: try BufdirActor(request), on: request.db)
-        return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+        .ok(.init(body: .json(try await BufdirReportView.step(input.path.reportId, BufdirReportLifecycle.finalize))))
     }
 
     func submitBufdirReport(_ input: Operations.SubmitBufdirReport.Input) async throws -> Operations.SubmitBufdirReport.Output {
-        let request = try RequestContext.request
-        let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
-        try await BufdirReportLifecycle.submit(report, actor: try BufdirActor(request), on: request.db)
-        return .ok(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
+        .ok(.init(body: .json(try await BufdirReportView.step(input.path.reportId, BufdirReportLifecycle.submit))))
     }
 
     func createBufdirAdjustment(
@@ -198,6 +189,17 @@ enum BufdirReportView {
             throw AppError(.notFound, "No such report.")
         }
         return report
+    }
+
+    /// One step of the report's life (recompute, finalise, submit) on the report the path names, answered with the
+    /// report as it is afterwards.
+    static func step(
+        _ raw: String, _ step: (BufdirReport, BufdirActor, any Database) async throws -> Void
+    ) async throws -> Components.Schemas.BufdirReport {
+        let request = try RequestContext.request
+        let report = try await authorized(raw, request: request)
+        try await step(report, try BufdirActor(request), request.db)
+        return try await make(report, on: request.db)
     }
 
     static func make(_ report: BufdirReport, on db: any Database) async throws -> Components.Schemas.BufdirReport {

@@ -61,6 +61,22 @@ struct ProblemTests {
         }
     }
 
+    @Test("below a literal segment, a path the router cannot reach is 404, never a 405 that allows its own method")
+    func unreachableBelowLiteral() async throws {
+        try await withTestApp { app in
+            // given: the router follows the literal `batch` and never tries {activityId}
+            let caller = try await IdentityFixtures.signedIn(
+                app, email: "kari@example.no", roles: [(.coordinator, try await IdentityFixtures.tree(app).chapterA1)])
+
+            // when
+            let response = try await API.send(app, .POST, "/api/v1/activities/batch/approve", as: caller)
+
+            // then
+            #expect(response.status == .notFound, "\(response.text)")
+            #expect(response.headers.first(name: "Allow") == nil)
+        }
+    }
+
     @Test("a body over the configured limit is 413 payload_too_large")
     func oversizedBody() async throws {
         try await withTestApp(migrate: false, configure: { $0.maxBodySize = 1024 }) { app in
