@@ -40,18 +40,18 @@ struct AccessMiddleware: AsyncMiddleware {
         guard let claims = try? await services.tokens.verifyAccessToken(token),
             let userID = UUID(uuidString: claims.sub.value),
             let sessionID = UUID(uuidString: claims.sid),
-            let session = try await Session.find(sessionID, on: request.db),
-            session.$user.id == userID
+            let loaded = try await Principal.loadWithSession(userID: userID, sessionID: sessionID, on: request.db)
         else { throw unauthorized }
         let now = Date()
+        let session = loaded.session
         guard session.revokedAt == nil, session.expiresAt > now,
-            session.lastSeenAt.addingTimeInterval(services.config.sessionIdleTimeout) > now
+            session.lastSeenAt.addingTimeInterval(services.config.sessionIdleTimeout) > now, session.userIsActive
         else { throw unauthorized }
-        guard let user = try await User.find(userID, on: request.db), user.status == .active else { throw unauthorized }
         if now.timeIntervalSince(session.lastSeenAt) > 60 {
-            session.lastSeenAt = now
-            try await session.save(on: request.db)
+            try await request.db.sqlDatabase().raw(
+                "UPDATE sessions SET last_seen_at = \(bind: now) WHERE id = \(bind: sessionID)"
+            ).run()
         }
-        return try await Principal.load(userID: userID, sessionID: sessionID, on: request.db)
+        return loaded.principal
     }
 }

@@ -1,4 +1,5 @@
 import Fluent
+import FluentSQL
 import Foundation
 
 /// Bufdir's counting rules of one reporting year, as stored in `bufdir_counting_rules`.
@@ -8,8 +9,15 @@ struct BufdirRules: Sendable, Equatable {
     let parameters: [String: [String: JSONValue]]
 
     /// The rules of `year`, or `nil` when none are stored for it.
+    /// Read as plain columns: activity logging asks for them on every write.
     static func load(year: Int, on db: any Database) async throws -> BufdirRules? {
-        let rows = try await BufdirCountingRule.query(on: db).filter(\.$reportingYear == year).all()
+        struct Row: Decodable {
+            var ruleKey: String
+            var parameters: String
+        }
+        let rows = try await db.sqlDatabase().raw(
+            "SELECT rule_key, parameters FROM bufdir_counting_rules WHERE reporting_year = \(bind: year)"
+        ).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
         guard !rows.isEmpty else { return nil }
         var parameters: [String: [String: JSONValue]] = [:]
         for row in rows {

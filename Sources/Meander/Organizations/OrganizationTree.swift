@@ -1,18 +1,24 @@
 import Fluent
+import FluentSQL
 import Foundation
 
 /// Walks the organisation tree (national → regional → local) up and down.
 enum OrganizationTree {
     /// The organisation and its ancestors, nearest first; empty when it does not exist.
+    ///
+    /// One recursive query (every request that touches tenant data asks this), at most 16 levels.
     static func lineage(of organizationID: UUID, on db: any Database) async throws -> [Organization] {
-        var chain: [Organization] = []
-        var next: UUID? = organizationID
-        while let id = next, chain.count < 16 {
-            guard let organization = try await Organization.find(id, on: db) else { break }
-            chain.append(organization)
-            next = organization.$parent.id
-        }
-        return chain
+        try await db.sqlDatabase().raw(
+            """
+            WITH RECURSIVE chain(id, depth) AS (
+                SELECT id, 0 FROM organizations WHERE id = \(bind: organizationID)
+                UNION ALL
+                SELECT o.parent_id, c.depth + 1 FROM organizations o JOIN chain c ON o.id = c.id
+                WHERE o.parent_id IS NOT NULL AND c.depth < 15
+            )
+            SELECT o.* FROM organizations o JOIN chain c ON o.id = c.id ORDER BY c.depth
+            """
+        ).all().map { try $0.decode(fluentModel: Organization.self) }
     }
 
     /// The organisations and everything below them.
