@@ -94,8 +94,17 @@ enum AuditLog {
 
     /// Appends one entry per event in a single locked transaction (for tests and batch jobs).
     private static func appendUnlocked(_ event: AuditEvent, on db: any Database, at time: Date) async throws -> AuditLogEntry {
-        let newest = try await AuditLogEntry.query(on: db).sort(\.$sequence, .descending).first()
-        let checkpoint = try await AuditChainHead.find(AuditChainHead.singletonID, on: db)
+        // Plain columns, not models: this runs under the chain lock on every audited write.
+        struct Head: Decodable {
+            var sequence: Int64
+            var hash: String
+        }
+        let sql = try db.sqlDatabase()
+        let newest = try await sql.raw("SELECT sequence, hash FROM audit_log_entries ORDER BY sequence DESC LIMIT 1")
+            .first(decoding: Head.self)
+        let checkpoint = try await sql.raw(
+            "SELECT sequence, hash FROM audit_chain_heads WHERE id = \(bind: AuditChainHead.singletonID)"
+        ).first(decoding: Head.self)
         // Continue from whichever is further on. Only a deleted tail leaves the checkpoint ahead of the rows; chaining
         // on from the checkpoint keeps that deletion a visible gap instead of papering over it with new entries.
         let head: (sequence: Int64, hash: String)? =
@@ -115,10 +124,13 @@ enum AuditLog {
         entry.hash = hash(of: entry)
         try await entry.create(on: db)
         // The checkpoint moves in the same transaction, so it never disagrees with the committed rows.
-        if let checkpoint {
-            checkpoint.sequence = entry.sequence
-            checkpoint.hash = entry.hash
-            try await checkpoint.update(on: db)
+        if checkpoint != nil {
+            try await sql.raw(
+                """
+                UPDATE audit_chain_heads SET sequence = \(bind: entry.sequence), hash = \(bind: entry.hash)
+                WHERE id = \(bind: AuditChainHead.singletonID)
+                """
+            ).run()
         } else {
             try await AuditChainHead(sequence: entry.sequence, hash: entry.hash).create(on: db)
         }
