@@ -28,6 +28,9 @@ SELECT * FROM bufdir_counting_rules WHERE reporting_year = :year;
 -- part: activities
 -- BufdirReportEngine.activityRows: one row per (organisation, county, category); activity days come from the inner
 -- grouping per mentor and day in Norway.
+-- As the engine runs it: in a transaction with JIT off (BufdirReportEngine.aggregating).
+BEGIN;
+SET LOCAL jit = off;
 SELECT s.organization_id AS organization_id, s.county AS county, s.category AS category,
     CAST(SUM(s.n) AS BIGINT) AS activities, CAST(SUM(s.minutes) AS BIGINT) AS minutes,
     CAST(SUM(s.participants) AS BIGINT) AS participants, COUNT(*) AS days,
@@ -35,7 +38,7 @@ SELECT s.organization_id AS organization_id, s.county AS county, s.category AS c
 FROM (
     SELECT a.organization_id AS organization_id, COALESCE(substr(a.municipality_code, 1, 2), 'unknown') AS county,
         t.bufdir_category AS category, a.mentor_id AS mentor_id,
-        to_char(a.occurred_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD') AS day, COUNT(*) AS n,
+        CAST(a.occurred_at AT TIME ZONE 'Europe/Oslo' AS DATE) AS day, COUNT(*) AS n,
         SUM(a.duration_minutes) AS minutes, SUM(a.participant_count) AS participants,
         SUM(CASE WHEN t.requires_evidence THEN 1 ELSE 0 END) AS needs,
         SUM(CASE WHEN t.requires_evidence AND NOT EXISTS (
@@ -45,26 +48,35 @@ FROM (
     WHERE a.organization_id IN (:orgs) AND a.deleted_at IS NULL AND a.counts_for_bufdir = true
         AND a.status IN ('registered', 'approved') AND a.occurred_at >= :from AND a.occurred_at < :until
     GROUP BY a.organization_id, COALESCE(substr(a.municipality_code, 1, 2), 'unknown'), t.bufdir_category, a.mentor_id,
-        to_char(a.occurred_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD')
+        CAST(a.occurred_at AT TIME ZONE 'Europe/Oslo' AS DATE)
 ) s
 GROUP BY s.organization_id, s.county, s.category;
+COMMIT;
 
 -- part: people_by_organization
 -- BufdirReportEngine.peopleRows grouped by organisation
+-- As the engine runs it: in a transaction with JIT off (BufdirReportEngine.aggregating).
+BEGIN;
+SET LOCAL jit = off;
 SELECT a.organization_id AS key, COUNT(DISTINCT a.contact_id) AS contacts, COUNT(DISTINCT a.mentor_id) AS mentors
 FROM activities a
 WHERE a.organization_id IN (:orgs) AND a.deleted_at IS NULL AND a.counts_for_bufdir = true
     AND a.status IN ('registered', 'approved') AND a.occurred_at >= :from AND a.occurred_at < :until
 GROUP BY a.organization_id;
+COMMIT;
 
 -- part: people_by_county
 -- BufdirReportEngine.peopleRows grouped by county
+-- As the engine runs it: in a transaction with JIT off (BufdirReportEngine.aggregating).
+BEGIN;
+SET LOCAL jit = off;
 SELECT COALESCE(substr(a.municipality_code, 1, 2), 'unknown') AS key, COUNT(DISTINCT a.contact_id) AS contacts,
     COUNT(DISTINCT a.mentor_id) AS mentors
 FROM activities a
 WHERE a.organization_id IN (:orgs) AND a.deleted_at IS NULL AND a.counts_for_bufdir = true
     AND a.status IN ('registered', 'approved') AND a.occurred_at >= :from AND a.occurred_at < :until
 GROUP BY COALESCE(substr(a.municipality_code, 1, 2), 'unknown');
+COMMIT;
 
 -- part: facts
 -- BufdirReportEngine.factRows: registered mentors, mentors trained, members, events, course days; then the tree's nodes.

@@ -131,8 +131,6 @@ enum BufdirExporter {
         // Keyset pages in id order, so the bundle's order does not depend on the database's plan.
         var after: UUID?
         var done = 0
-        let evidence = url.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString).evidence")
-        defer { try? FileManager.default.removeItem(at: evidence) }
         while true {
             let page = try await sql.raw(
                 """
@@ -148,8 +146,9 @@ enum BufdirExporter {
                 let path =
                     "evidence/\(row.activityId.uuidString.lowercased())/\(row.id.uuidString.lowercased())"
                     + fileExtension(row.mediaType)
-                try await copy(row.storageKey, from: files, to: evidence)
-                let entry = try writer.add(path: path, contentsOf: evidence, compress: false)
+                // One evidence file at a time in memory (each is at most MEANDER_MAX_UPLOAD_SIZE), written straight
+                // into the archive: no temporary copy to write and read back.
+                let entry = try writer.add(path: path, data: try await files.get(row.storageKey), compress: false)
                 guard entry.sha256 == row.sha256 else {
                     throw AppError(
                         .internalError,
@@ -192,18 +191,6 @@ enum BufdirExporter {
     private static func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
         guard let a, let b else { return nil }
         return (a, b)
-    }
-
-    /// Streams a stored object to a local file.
-    private static func copy(_ key: String, from files: any BlobStore, to url: URL) async throws {
-        let stream = try await files.stream(key)
-        _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.truncate(atOffset: 0)
-        for try await chunk in stream.chunks {
-            try handle.write(contentsOf: chunk.readableBytesView)
-        }
     }
 
     static func fileExtension(_ mediaType: String) -> String {

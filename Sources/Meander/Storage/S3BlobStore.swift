@@ -80,16 +80,16 @@ struct S3BlobStore: BlobStore, CustomStringConvertible {
         }
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
-        let chunks = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
-            let task = Task {
+        // The client's body applies backpressure itself: the next part is read from the socket when it is asked for.
+        let chunks = BlobChunks {
+            let iterator = SequentialIterator(body.makeAsyncIterator())
+            return {
                 do {
-                    for try await chunk in body { continuation.yield(chunk) }
-                    continuation.finish()
+                    return try await iterator.next()
                 } catch {
-                    continuation.finish(throwing: BlobStoreError.unavailable("S3 read failed: \(error)"))
+                    throw BlobStoreError.unavailable("S3 read failed: \(error)")
                 }
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
         return BlobStream(length: length, chunks: chunks)
     }

@@ -44,6 +44,34 @@ enum BlobStoreBehaviour {
         #expect(Digest.sha256Hex(fetched) == Digest.sha256Hex(bytes))
     }
 
+    /// A file stored from disk and read back as a stream of chunks: the bytes survive both ways, in several chunks.
+    static func fileInStreamOut(_ store: any BlobStore) async throws {
+        // given
+        let key = freshKey()
+        let bytes = randomBytes(1_000_000)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("blob-\(UUID().uuidString)")
+        try bytes.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        // when
+        try await store.putFile(key, from: file, sha256: Digest.sha256Hex(bytes), contentType: "application/zip")
+        let stream = try await store.stream(key)
+        var received = Data()
+        var chunks = 0
+        for try await chunk in stream.chunks {
+            received.append(contentsOf: chunk.readableBytesView)
+            chunks += 1
+        }
+
+        // then
+        #expect(received == bytes)
+        #expect(chunks > 1, "streamed in chunks, not in one piece")
+        #expect(stream.length == bytes.count)
+        await #expect(throws: BlobStoreError.notFound(key: "org/none/exports/missing")) {
+            _ = try await store.stream("org/none/exports/missing")
+        }
+    }
+
     static func overwrite(_ store: any BlobStore) async throws {
         // given
         let key = freshKey()

@@ -29,6 +29,11 @@ extension StorageTests {
             try await Self.withStore { store, _ in try await BlobStoreBehaviour.emptyAndLargeFiles(store) }
         }
 
+        @Test("a file stored from disk reads back as a stream of chunks")
+        func fileInStreamOut() async throws {
+            try await Self.withStore { store, _ in try await BlobStoreBehaviour.fileInStreamOut(store) }
+        }
+
         @Test("a second put replaces the bytes")
         func overwrite() async throws {
             try await Self.withStore { store, _ in try await BlobStoreBehaviour.overwrite(store) }

@@ -70,6 +70,11 @@ extension StorageTests {
             try await BlobStoreBehaviour.emptyAndLargeFiles(S3TestServer.store())
         }
 
+        @Test("a file stored from disk reads back as a stream of chunks")
+        func fileInStreamOut() async throws {
+            try await BlobStoreBehaviour.fileInStreamOut(S3TestServer.store())
+        }
+
         @Test("a second put replaces the bytes")
         func overwrite() async throws {
             try await BlobStoreBehaviour.overwrite(S3TestServer.store())
