@@ -1,9 +1,16 @@
 -- The statements one `GET /api/v1/activities?limit=50` runs for a peer mentor (their newest page), for pgbench.
 -- Variables: :uid (mentor), :sid (session), :org (chapter). See scripts/bench-activities.
-SELECT * FROM sessions WHERE id = :sid;
-SELECT * FROM users WHERE id = :uid;
-SELECT * FROM organization_memberships WHERE user_id = :uid AND status IN ('active', 'paused');
-SELECT * FROM user_roles WHERE user_id = :uid AND revoked_at IS NULL;
+-- access: the session, its user and the live grants in one query (Principal.loadWithSession)
+SELECT s.revoked_at, s.expires_at, s.last_seen_at, u.status, r.role, r.organization_id, m.status
+FROM sessions s JOIN users u ON u.id = s.user_id
+LEFT JOIN user_roles r ON r.user_id = s.user_id AND r.revoked_at IS NULL
+LEFT JOIN organization_memberships m ON m.user_id = s.user_id AND m.organization_id = r.organization_id
+WHERE s.id = :sid AND s.user_id = :uid
+UNION ALL
+SELECT s.revoked_at, s.expires_at, s.last_seen_at, u.status, NULL, m.organization_id, m.status
+FROM sessions s JOIN users u ON u.id = s.user_id
+JOIN organization_memberships m ON m.user_id = s.user_id AND m.status = 'paused'
+WHERE s.id = :sid AND s.user_id = :uid;
 -- the reach: the subtree of the mentor's chapter (twice: permission check and mentor reach)
 SELECT id FROM organizations WHERE parent_id IN (:org);
 SELECT id FROM organizations WHERE parent_id IN (:org);

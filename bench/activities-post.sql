@@ -1,19 +1,33 @@
 -- The statements one `POST /api/v1/activities` runs (a mentor logging a home visit in their chapter), for pgbench.
 -- Variables: :uid (mentor), :sid (session), :org (chapter), :tid (activity type). See scripts/bench-activities.
--- access: session, user, memberships, roles
-SELECT * FROM sessions WHERE id = :sid;
-SELECT * FROM users WHERE id = :uid;
-SELECT * FROM organization_memberships WHERE user_id = :uid AND status IN ('active', 'paused');
-SELECT * FROM user_roles WHERE user_id = :uid AND revoked_at IS NULL;
--- the chapter's lineage (chapter, region, national)
-SELECT * FROM organizations WHERE id = :org;
-SELECT * FROM organizations WHERE id = (SELECT parent_id FROM organizations WHERE id = :org);
-SELECT * FROM organizations WHERE id = (SELECT parent_id FROM organizations WHERE id = (SELECT parent_id FROM organizations WHERE id = :org));
+-- access: the session, its user and the live grants in one query (Principal.loadWithSession)
+SELECT s.revoked_at, s.expires_at, s.last_seen_at, u.status, r.role, r.organization_id, m.status
+FROM sessions s JOIN users u ON u.id = s.user_id
+LEFT JOIN user_roles r ON r.user_id = s.user_id AND r.revoked_at IS NULL
+LEFT JOIN organization_memberships m ON m.user_id = s.user_id AND m.organization_id = r.organization_id
+WHERE s.id = :sid AND s.user_id = :uid
+UNION ALL
+SELECT s.revoked_at, s.expires_at, s.last_seen_at, u.status, NULL, m.organization_id, m.status
+FROM sessions s JOIN users u ON u.id = s.user_id
+JOIN organization_memberships m ON m.user_id = s.user_id AND m.status = 'paused'
+WHERE s.id = :sid AND s.user_id = :uid;
+-- the chapter's lineage in one recursive query (OrganizationTree.lineage)
+WITH RECURSIVE chain(id, depth) AS (
+    SELECT id, 0 FROM organizations WHERE id = :org
+    UNION ALL
+    SELECT o.parent_id, c.depth + 1 FROM organizations o JOIN chain c ON o.id = c.id
+    WHERE o.parent_id IS NOT NULL AND c.depth < 15
+)
+SELECT o.* FROM organizations o JOIN chain c ON o.id = c.id ORDER BY c.depth;
 -- the type, the year's counting rules, the client-id check
 SELECT * FROM activity_types WHERE id = :tid;
-SELECT * FROM bufdir_counting_rules WHERE reporting_year = 2025;
+SELECT rule_key, parameters FROM bufdir_counting_rules WHERE reporting_year = 2025;
 -- (a client id that is not there yet, as for a new activity; a constant so that the unique index is used)
 SELECT * FROM activities WHERE organization_id = :org AND client_id = '00000000-0000-4000-8000-000000000000';
+-- a finalised Bufdir period over the day? (ClosedPeriods.contains, over the lineage)
+SELECT COUNT(*) FROM bufdir_reports WHERE organization_id IN (SELECT id FROM organizations WHERE id = :org
+    UNION SELECT parent_id FROM organizations WHERE id = :org)
+    AND status IN ('finalized', 'submitted') AND period_start <= '2025-10-01' AND period_end >= '2025-10-01';
 -- the insert and the audit append, in one transaction under the chain lock
 BEGIN;
 INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, registered_by_id, activity_type_id,
@@ -22,8 +36,8 @@ INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, 
 VALUES (gen_random_uuid(), now(), now(), :org, :uid, :uid, :tid, gen_random_uuid(), '2025-10-01T10:00:00Z',
     60, 1, NULL, 'NO', decode(md5(random()::text) || md5(random()::text), 'hex'), 1, 'registered', true);
 SELECT pg_advisory_xact_lock(5567928318722134529);
-SELECT * FROM audit_log_entries ORDER BY sequence DESC LIMIT 1;
-SELECT * FROM audit_chain_heads WHERE id = 1;
+SELECT sequence, hash FROM audit_log_entries ORDER BY sequence DESC LIMIT 1;
+SELECT sequence, hash FROM audit_chain_heads WHERE id = 1;
 INSERT INTO audit_log_entries (id, sequence, created_at, actor_user_id, session_id, organization_id, target_id,
     action, target_type, outcome, client, ip, user_agent, metadata, previous_hash, hash)
 SELECT gen_random_uuid(), h.sequence + 1, now(), :uid, :sid, :org, gen_random_uuid(), 'activity.created',
