@@ -158,8 +158,8 @@ struct BufdirRulesCommand: AsyncCommand {
 
     var help: String {
         """
-        Print a year's counting rules as JSON, or replace them with --set (validated, audited, refused once a report \
-        of the year is finalised) and re-judge the year's activities.
+        Print a year's counting rules (one line each: key, parameters as JSON, valid from), or replace them with \
+        --set (validated, audited, refused once a report of the year is finalised) and re-judge the year's activities.
         """
     }
 

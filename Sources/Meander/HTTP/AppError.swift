@@ -132,3 +132,12 @@ struct ProblemDocument: Codable, Sendable {
         "urn:meander:problem:\(code.rawValue)"
     }
 }
+
+extension AppError: CustomStringConvertible {
+    /// What a person reads (the CLI prints errors this way): the detail, or the title when there is none.
+    public var description: String {
+        let text = detail ?? code.title
+        let fields = fieldErrors.map { "\($0.field): \($0.message)" }
+        return fields.isEmpty ? text : text + " (" + fields.joined(separator: "; ") + ")"
+    }
+}
