@@ -28,9 +28,13 @@ enum BufdirExportRun {
             "format": input.format.rawValue, "period_start": report.periodStart, "period_end": report.periodEnd,
             "reporting_year": String(report.reportingYear),
         ]
-        let file = temporaryDirectory.appendingPathComponent(".bufdir-export-\(exportID.uuidString.lowercased())")
-        defer { try? FileManager.default.removeItem(at: file) }
+        // A private directory (0700): the bundle holds evidence files, which no other local user may read.
+        let directory = temporaryDirectory.appendingPathComponent(".bufdir-export-\(exportID.uuidString.lowercased())")
+        let file = directory.appendingPathComponent("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
         do {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             if report.status == .draft {
                 try await BufdirReportLifecycle.recompute(report, actor: input.actor, on: db)
             }
