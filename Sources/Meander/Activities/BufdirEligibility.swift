@@ -61,11 +61,7 @@ enum BufdirEligibility {
     }
 
     /// The reporting year of a moment: the calendar year in Norway.
-    static func reportingYear(of date: Date) -> Int {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Oslo") ?? .gmt
-        return calendar.component(.year, from: date)
-    }
+    static func reportingYear(of date: Date) -> Int { NorwegianCalendar.year(of: date) }
 
     /// Applies the rules. The order decides which reason is given when several apply: the one a mentor can least
     /// fix comes first.

@@ -15,10 +15,5 @@ enum ClosedPeriods {
     }
 
     /// The calendar day in Norway, `yyyy-MM-dd`.
-    static func day(of date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Oslo") ?? .gmt
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
-    }
+    static func day(of date: Date) -> String { NorwegianCalendar.day(of: date) }
 }

@@ -81,15 +81,19 @@ extension APIHandler {
             ? try page.last.map {
                 PageCursor(values: [String(($0.createdAt ?? Date()).timeIntervalSince1970), try $0.requireID().uuidString]).encoded
             } : nil
-        var items: [Components.Schemas.BufdirExport] = []
-        for audit in page { items.append(try await BufdirExportView.make(audit, on: request.db)) }
+        let previous = try await BufdirExportView.previousExports(of: page, reportID: reportID, on: request.db)
+        let items = try page.map { try BufdirExportView.make($0, previous: $0.id.flatMap { previous[$0] }) }
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 
     func getBufdirExport(_ input: Operations.GetBufdirExport.Input) async throws -> Operations.GetBufdirExport.Output {
         let request = try RequestContext.request
         let audit = try await BufdirExportView.authorized(input.path.exportId, request: request)
-        return .ok(.init(body: .json(try await BufdirExportView.make(audit, on: request.db))))
+        var previous: BufdirExportAudit?
+        if let reportID = audit.reportID, let id = audit.id {
+            previous = try await BufdirExportView.previousExports(of: [audit], reportID: reportID, on: request.db)[id]
+        }
+        return .ok(.init(body: .json(try BufdirExportView.make(audit, previous: previous))))
     }
 
     func downloadBufdirExport(
@@ -167,22 +171,40 @@ enum BufdirExportView {
         return audit
     }
 
-    static func make(_ audit: BufdirExportAudit, on db: any Database) async throws -> Components.Schemas.BufdirExport {
+    /// The successful export before each successful one of `audits` (all of one report), in chain order (timestamps
+    /// can tie or lose precision): two queries for a whole page.
+    static func previousExports(
+        of audits: [BufdirExportAudit], reportID: UUID, on db: any Database
+    ) async throws -> [UUID: BufdirExportAudit] {
+        let sequences = audits.filter { $0.result == .succeeded }.compactMap(\.auditSequence)
+        guard let lowest = sequences.min(), let highest = sequences.max() else { return [:] }
+        func succeeded() -> QueryBuilder<BufdirExportAudit> {
+            BufdirExportAudit.query(on: db).filter(\.$reportID == reportID).filter(\.$result == .succeeded)
+        }
+        let floor =
+            try await succeeded().filter(\.$auditSequence < lowest).sort(\.$auditSequence, .descending).first()?
+            .auditSequence ?? lowest
+        let candidates = try await succeeded()
+            .filter(\.$auditSequence >= floor).filter(\.$auditSequence < highest)
+            .sort(\.$auditSequence, .descending).all()
+        var previous: [UUID: BufdirExportAudit] = [:]
+        for audit in audits where audit.result == .succeeded {
+            guard let id = audit.id, let sequence = audit.auditSequence else { continue }
+            previous[id] = candidates.first { ($0.auditSequence ?? 0) < sequence }
+        }
+        return previous
+    }
+
+    /// An export record, with what moved since `previous`.
+    static func make(_ audit: BufdirExportAudit, previous: BufdirExportAudit?) throws -> Components.Schemas.BufdirExport {
         var changes: [Components.Schemas.BufdirFigureChange] = []
         var previousID: String?
-        // The chain's sequence orders exports exactly (timestamps can tie or lose precision).
-        if audit.result == .succeeded, let reportID = audit.reportID, let sequence = audit.auditSequence,
-            let current = audit.figures.flatMap({ JSONText.decode([String: Double].self, from: $0) })
+        if let previous, let current = audit.figures.flatMap({ JSONText.decode([String: Double].self, from: $0) }),
+            let before = previous.figures.flatMap({ JSONText.decode([String: Double].self, from: $0) })
         {
-            let previous = try await BufdirExportAudit.query(on: db)
-                .filter(\.$reportID == reportID).filter(\.$result == .succeeded)
-                .filter(\.$auditSequence < sequence)
-                .sort(\.$auditSequence, .descending).first()
-            if let previous, let before = previous.figures.flatMap({ JSONText.decode([String: Double].self, from: $0) }) {
-                previousID = try previous.requireID().uuidString.lowercased()
-                changes = BufdirFigures.changes(from: before, to: current).map { figure, old, new in
-                    .init(figure: figure, previous: old, current: new, delta: new - old)
-                }
+            previousID = try previous.requireID().uuidString.lowercased()
+            changes = BufdirFigures.changes(from: before, to: current).map { figure, old, new in
+                .init(figure: figure, previous: old, current: new, delta: new - old)
             }
         }
         return Components.Schemas.BufdirExport(

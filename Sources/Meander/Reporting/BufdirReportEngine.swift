@@ -11,11 +11,7 @@ struct BufdirPeriod: Sendable, Equatable {
     /// The first instant after `end` in Norway.
     let until: Date
 
-    static let calendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Oslo") ?? .gmt
-        return calendar
-    }()
+    static var calendar: Calendar { NorwegianCalendar.calendar }
 
     /// The period of `start` to `end` (`yyyy-MM-dd`), which must lie within `year`; nil when it does not.
     init?(start: String, end: String, year: Int) {
