@@ -28,25 +28,26 @@ SELECT * FROM activities WHERE organization_id = :org AND client_id = '00000000-
 SELECT COUNT(*) FROM bufdir_reports WHERE organization_id IN (SELECT id FROM organizations WHERE id = :org
     UNION SELECT parent_id FROM organizations WHERE id = :org)
     AND status IN ('finalized', 'submitted') AND period_start <= '2025-10-01' AND period_end >= '2025-10-01';
--- the insert and the audit append, in one transaction under the chain lock
+-- the insert and the audit append in one transaction: the append moves the checkpoint row on (its row lock
+-- serialises appenders) and inserts the entry in one statement (AuditLog.append)
 BEGIN;
 INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, registered_by_id, activity_type_id,
     client_id, occurred_at, duration_minutes, participant_count, channel, country_code, summary_ciphertext,
     key_version, status, counts_for_bufdir)
 VALUES (gen_random_uuid(), now(), now(), :org, :uid, :uid, :tid, gen_random_uuid(), '2025-10-01T10:00:00Z',
     60, 1, NULL, 'NO', decode(md5(random()::text) || md5(random()::text), 'hex'), 1, 'registered', true);
-SELECT pg_advisory_xact_lock(5567928318722134529);
-SELECT sequence, hash FROM audit_log_entries ORDER BY sequence DESC LIMIT 1;
-SELECT sequence, hash FROM audit_chain_heads WHERE id = 1;
+WITH head AS (
+    UPDATE audit_chain_heads SET sequence = sequence + 1, previous_hash = hash,
+        hash = encode(sha256(convert_to(hash || 'v1' || chr(31) || (sequence + 1)::text || chr(31) || 'pgbench',
+            'UTF8')), 'hex')
+    WHERE id = 1
+    RETURNING sequence, previous_hash, hash
+)
 INSERT INTO audit_log_entries (id, sequence, created_at, actor_user_id, session_id, organization_id, target_id,
     action, target_type, outcome, client, ip, user_agent, metadata, previous_hash, hash)
-SELECT gen_random_uuid(), h.sequence + 1, now(), :uid, :sid, :org, gen_random_uuid(), 'activity.created',
-    'activity', 'success', 'api', '127.0.0.1', 'pgbench', '{}', h.hash,
-    encode(sha256(convert_to(h.hash || (h.sequence + 1)::text, 'UTF8')), 'hex')
-FROM audit_chain_heads h WHERE h.id = 1;
-UPDATE audit_chain_heads SET sequence = sequence + 1,
-    hash = (SELECT hash FROM audit_log_entries ORDER BY sequence DESC LIMIT 1) WHERE id = 1;
+SELECT gen_random_uuid(), head.sequence, now(), :uid, :sid, :org, gen_random_uuid(), 'activity.created',
+    'activity', 'success', 'api', '127.0.0.1', 'pgbench', '{}', head.previous_hash, head.hash
+FROM head
+RETURNING sequence, previous_hash, hash;
 COMMIT;
--- the answer's evidence state
-SELECT * FROM activity_types WHERE id IN (:tid) AND requires_evidence = true;
-SELECT * FROM activity_attachments WHERE activity_id IN ('00000000-0000-4000-8000-000000000000') AND deleted_at IS NULL;
+-- the answer's evidence state needs no query: a new activity has no attachments, and its type was read above

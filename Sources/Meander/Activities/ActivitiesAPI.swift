@@ -65,7 +65,10 @@ extension APIHandler {
         let request = try RequestContext.request
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
         let logged = try await ActivityLogging.create(body, request: request, rules: BufdirRulesCache())
-        let view = try await ActivityView.make(logged.activity, summary: logged.summary, on: request.db)
+        let view =
+            logged.created
+            ? try ActivityView.make(created: logged.activity, type: logged.type, summary: logged.summary)
+            : try await ActivityView.make(logged.activity, summary: logged.summary, on: request.db)
         return logged.created ? .created(.init(body: .json(view))) : .ok(.init(body: .json(view)))
     }
 

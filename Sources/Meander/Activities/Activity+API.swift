@@ -11,6 +11,14 @@ enum ActivityView {
         try await make([activity], summaries: summary.map { [try activity.requireID(): $0] } ?? [:], on: db)[0]
     }
 
+    /// The view of an activity just created with a type in hand: it has no attachments yet, so its evidence state
+    /// needs no query.
+    static func make(created activity: Activity, type: ActivityType, summary: String?) throws
+        -> Components.Schemas.Activity
+    {
+        try view(activity, summary: summary, required: type.requiresEvidence, attachments: 0)
+    }
+
     /// Views of many activities, with two queries for the evidence state of the whole page.
     static func make(_ activities: [Activity], summaries: [UUID: String], on db: any Database) async throws
         -> [Components.Schemas.Activity]

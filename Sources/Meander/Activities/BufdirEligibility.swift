@@ -1,6 +1,7 @@
 import Fluent
 import FluentSQL
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Bufdir's counting rules of one reporting year, as stored in `bufdir_counting_rules`.
 struct BufdirRules: Sendable, Equatable {
@@ -21,10 +22,24 @@ struct BufdirRules: Sendable, Equatable {
         guard !rows.isEmpty else { return nil }
         var parameters: [String: [String: JSONValue]] = [:]
         for row in rows {
-            parameters[row.ruleKey] = JSONText.decode([String: JSONValue].self, from: row.parameters) ?? [:]
+            parameters[row.ruleKey] = decodedParameters(row.parameters)
         }
         return BufdirRules(year: year, parameters: parameters)
     }
+
+    /// A rule's parameters from their stored JSON text. Decoding is memoised by the text itself, so a changed rule
+    /// is never served stale: the rows are read every time, only the parsing of text seen before is skipped.
+    private static func decodedParameters(_ text: String) -> [String: JSONValue] {
+        if let known = parsed.withLockedValue({ $0[text] }) { return known }
+        let decoded = JSONText.decode([String: JSONValue].self, from: text) ?? [:]
+        parsed.withLockedValue { memo in
+            if memo.count >= 512 { memo.removeAll() }
+            memo[text] = decoded
+        }
+        return decoded
+    }
+
+    private static let parsed = NIOLockedValueBox<[String: [String: JSONValue]]>([:])
 
     func integer(_ rule: String, _ name: String) -> Int? {
         parameters[rule]?[name]?.numericValue.map { Int($0) }

@@ -37,7 +37,7 @@ public struct JSONLogHandler: LogHandler {
         file: String, function: String, line: UInt
     ) {
         var record: [String: Any] = [
-            "time": ISO8601DateFormatter().string(from: Date()),
+            "time": Date.now.formatted(.iso8601),
             "level": level.rawValue,
             "label": label,
             "message": message.description,

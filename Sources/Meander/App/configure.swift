@@ -25,22 +25,25 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.routes.defaultMaxBodySize = ByteCount(value: config.maxBodySize)
     app.middleware = Middlewares()
-    app.middleware.use(RequestIDMiddleware())
-    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
-    app.middleware.use(MetricsMiddleware(metrics: app.meander.metrics))
-    app.middleware.use(NoStoreMiddleware())
-    app.middleware.use(ProblemMiddleware(routes: app.routes))
-    app.middleware.use(BodyLimitMiddleware(maxBodySize: config.maxBodySize, maxUploadSize: config.maxUploadSize))
-    app.middleware.use(AccessMiddleware(contract: contract))
+    // One stack, so that a request crosses into async code once rather than once per middleware.
     app.middleware.use(
-        IdempotencyMiddleware(
-            contract: contract, masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys))
-    app.middleware.use(ContractValidationMiddleware(contract: contract))
+        AsyncMiddlewareStack([
+            RequestIDMiddleware(),
+            RequestLoggingMiddleware(level: .info),
+            MetricsMiddleware(metrics: app.meander.metrics),
+            NoStoreMiddleware(),
+            ProblemMiddleware(routes: app.routes),
+            BodyLimitMiddleware(maxBodySize: config.maxBodySize, maxUploadSize: config.maxUploadSize),
+            AccessMiddleware(contract: contract),
+            IdempotencyMiddleware(
+                contract: contract, masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys),
+            ContractValidationMiddleware(contract: contract),
+        ]))
 
     let transport = VaporTransport(routesBuilder: app.grouped(RequestContextMiddleware()))
     try APIHandler().registerHandlers(
         on: transport, serverURL: URL(string: "/")!,
-        configuration: .init(jsonEncodingOptions: [.sortedKeys]))
+        configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
 
     app.asyncCommands.use(MigrateCommand(), as: "migrate")
     app.asyncCommands.use(SeedCommand(), as: "seed")

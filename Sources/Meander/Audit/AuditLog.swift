@@ -71,70 +71,107 @@ struct AuditEvent: Sendable {
 /// metadata stay outside the hash, so that erasing personal data never breaks verification.
 enum AuditLog {
     /// Appends one entry, serialised with every other append so that the sequence stays gapless and the chain
-    /// linear: an advisory transaction lock on PostgreSQL (across app nodes), SQLite's own write lock on SQLite.
+    /// linear.
+    ///
+    /// The checkpoint row (`audit_chain_heads`) is the chain's head and its lock. On PostgreSQL one statement moves
+    /// it on (the row lock serialises appenders across app nodes, and is held only from that statement to the
+    /// commit) and inserts the entry; the hash is computed in SQL from the same canonical bytes as
+    /// `hash(of:)`, and checked against it before the transaction may commit. On SQLite its single writer does the
+    /// serialising. An entry already beyond the checkpoint (written behind the log's back) or a missing checkpoint
+    /// stops every append with `AuditLog.divergedMessage` (503) instead of chaining on from a forgery.
     @discardableResult
     static func append(_ event: AuditEvent, on db: any Database, at time: Date = Date()) async throws -> AuditLogEntry {
-        if db is any SQLDatabase, (db as? any SQLDatabase)?.dialect.name == "postgresql" {
-            return try await db.transaction { transaction in
-                try await (transaction as! any SQLDatabase).raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()
-                return try await appendUnlocked(event, on: transaction, at: time)
+        let entry = AuditLogEntry(
+            id: UUID(), sequence: 0,
+            createdAt: Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000),
+            action: event.action, outcome: event.outcome, client: event.client,
+            actorUserID: event.actorUserID, sessionID: event.sessionID, organizationID: event.organizationID,
+            targetType: event.targetType, targetID: event.targetID, ip: event.ip, userAgent: event.userAgent,
+            metadata: JSONText.encode(event.metadata), previousHash: "", hash: "")
+        do {
+            if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+                // One statement, so no extra transaction is needed for it to be atomic.
+                try await appendInOneStatement(entry, on: sql)
+                return entry
             }
-        }
-        return try await db.identityTransaction { transaction in
-            // SQLite has one writer at a time. Taking the write lock first (a no-op write) makes concurrent appenders
-            // queue on it (busy timeout) instead of all reading the head and then failing to upgrade to a writer;
-            // inside a caller's transaction that already wrote, the lock is already held. No in-process lock is
-            // taken, so an append inside a write transaction can never wait on another transaction.
-            try await (transaction as! any SQLDatabase)
-                .raw("UPDATE audit_chain_heads SET sequence = sequence WHERE id = \(bind: AuditChainHead.singletonID)")
-                .run()
-            return try await appendUnlocked(event, on: transaction, at: time)
+            return try await db.identityTransaction { transaction in
+                try await appendOnSQLite(entry, on: transaction)
+                return entry
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw AppError(.serviceUnavailable, divergedMessage)
         }
     }
 
-    /// Appends one entry per event in a single locked transaction (for tests and batch jobs).
-    private static func appendUnlocked(_ event: AuditEvent, on db: any Database, at time: Date) async throws -> AuditLogEntry {
-        // Plain columns, not models: this runs under the chain lock on every audited write.
+    /// Why appends stop when the checkpoint and the entries disagree.
+    static let divergedMessage =
+        "The audit chain has an entry beyond its checkpoint (or no checkpoint): audited changes are refused until "
+        + "an operator has run `meander audit verify` and dealt with what it names."
+
+    /// PostgreSQL: move the checkpoint on and insert the entry in one statement (see `append`).
+    private static func appendInOneStatement(_ entry: AuditLogEntry, on sql: any SQLDatabase) async throws {
+        struct Appended: Decodable {
+            var sequence: Int64
+            var previous_hash: String
+            var hash: String
+        }
+        let (before, after) = canonicalParts(of: entry)
+        let row = try await sql.raw(
+            """
+            WITH head AS (
+                UPDATE audit_chain_heads SET sequence = sequence + 1, previous_hash = hash,
+                    hash = encode(sha256(convert_to(hash || \(bind: before) || (sequence + 1)::text || \(bind: after),
+                        'UTF8')), 'hex')
+                WHERE id = \(bind: AuditChainHead.singletonID)
+                RETURNING sequence, previous_hash, hash
+            )
+            INSERT INTO audit_log_entries (id, sequence, created_at, actor_user_id, session_id, organization_id,
+                target_id, action, target_type, outcome, client, ip, user_agent, metadata, previous_hash, hash)
+            SELECT \(bind: entry.id), head.sequence, \(bind: entry.createdAt), \(bind: entry.actorUserID),
+                \(bind: entry.sessionID), \(bind: entry.organizationID), \(bind: entry.targetID), \(bind: entry.action),
+                \(bind: entry.targetType), \(bind: entry.outcome.rawValue), \(bind: entry.client.rawValue),
+                \(bind: entry.ip), \(bind: entry.userAgent), \(bind: entry.metadata), head.previous_hash, head.hash
+            FROM head
+            RETURNING sequence, previous_hash, hash
+            """
+        ).first(decoding: Appended.self)
+        guard let row else { throw AppError(.serviceUnavailable, divergedMessage) }
+        entry.sequence = row.sequence
+        entry.previousHash = row.previous_hash
+        entry.hash = row.hash
+        // The database's hash must be the one verification recomputes; if not, the transaction must not commit.
+        guard hash(of: entry) == row.hash else {
+            throw AppError(.internalError, "The audit entry's hash differs from the canonical one; nothing was saved.")
+        }
+    }
+
+    /// SQLite: read the checkpoint, insert the entry, move the checkpoint, in one transaction.
+    private static func appendOnSQLite(_ entry: AuditLogEntry, on db: any Database) async throws {
         struct Head: Decodable {
             var sequence: Int64
             var hash: String
         }
         let sql = try db.sqlDatabase()
-        let newest = try await sql.raw("SELECT sequence, hash FROM audit_log_entries ORDER BY sequence DESC LIMIT 1")
-            .first(decoding: Head.self)
-        let checkpoint = try await sql.raw(
-            "SELECT sequence, hash FROM audit_chain_heads WHERE id = \(bind: AuditChainHead.singletonID)"
+        // SQLite has one writer at a time. Moving the checkpoint first takes the write lock, so concurrent appenders
+        // queue on it (busy timeout) instead of all reading the head and then failing to upgrade to a writer;
+        // inside a caller's transaction that already wrote, the lock is already held.
+        let head = try await sql.raw(
+            """
+            UPDATE audit_chain_heads SET previous_hash = hash WHERE id = \(bind: AuditChainHead.singletonID)
+            RETURNING sequence, hash
+            """
         ).first(decoding: Head.self)
-        // Continue from whichever is further on. Only a deleted tail leaves the checkpoint ahead of the rows; chaining
-        // on from the checkpoint keeps that deletion a visible gap instead of papering over it with new entries.
-        let head: (sequence: Int64, hash: String)? =
-            if let checkpoint, checkpoint.sequence > (newest?.sequence ?? 0) {
-                (checkpoint.sequence, checkpoint.hash)
-            } else {
-                newest.map { ($0.sequence, $0.hash) }
-            }
-        let entry = AuditLogEntry(
-            sequence: (head?.sequence ?? 0) + 1,
-            createdAt: Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000),
-            action: event.action, outcome: event.outcome, client: event.client,
-            actorUserID: event.actorUserID, sessionID: event.sessionID, organizationID: event.organizationID,
-            targetType: event.targetType, targetID: event.targetID, ip: event.ip, userAgent: event.userAgent,
-            metadata: JSONText.encode(event.metadata),
-            previousHash: head?.hash ?? AuditLogEntry.genesisHash, hash: "")
+        guard let head else { throw AppError(.serviceUnavailable, divergedMessage) }
+        entry.sequence = head.sequence + 1
+        entry.previousHash = head.hash
         entry.hash = hash(of: entry)
         try await entry.create(on: db)
-        // The checkpoint moves in the same transaction, so it never disagrees with the committed rows.
-        if checkpoint != nil {
-            try await sql.raw(
-                """
-                UPDATE audit_chain_heads SET sequence = \(bind: entry.sequence), hash = \(bind: entry.hash)
-                WHERE id = \(bind: AuditChainHead.singletonID)
-                """
-            ).run()
-        } else {
-            try await AuditChainHead(sequence: entry.sequence, hash: entry.hash).create(on: db)
-        }
-        return entry
+        try await sql.raw(
+            """
+            UPDATE audit_chain_heads SET sequence = \(bind: entry.sequence), hash = \(bind: entry.hash)
+            WHERE id = \(bind: AuditChainHead.singletonID)
+            """
+        ).run()
     }
 
     /// The chain hash of an entry, from its `previous_hash` and canonical content.
@@ -146,10 +183,15 @@ enum AuditLog {
 
     /// The hashed content: fixed field order, lowercase ids, milliseconds since 1970, `\u{1F}`-separated.
     static func canonicalContent(of entry: AuditLogEntry) -> Data {
+        let (before, after) = canonicalParts(of: entry)
+        return Data((before + String(entry.sequence) + after).utf8)
+    }
+
+    /// The canonical content around the sequence number (the second field), so that PostgreSQL can hash an entry
+    /// whose sequence it assigns itself.
+    static func canonicalParts(of entry: AuditLogEntry) -> (beforeSequence: String, afterSequence: String) {
         func id(_ value: UUID?) -> String { value?.uuidString.lowercased() ?? "" }
-        let fields = [
-            "v1",
-            String(entry.sequence),
+        let rest = [
             String(Int64((entry.createdAt.timeIntervalSince1970 * 1000).rounded())),
             id(entry.actorUserID),
             id(entry.sessionID),
@@ -160,9 +202,7 @@ enum AuditLog {
             entry.outcome.rawValue,
             entry.client.rawValue,
         ]
-        return Data(fields.joined(separator: "\u{1F}").utf8)
+        return ("v1\u{1F}", "\u{1F}" + rest.joined(separator: "\u{1F}"))
     }
 
-    /// Any constant works; it names the audit chain's advisory lock on PostgreSQL.
-    private static let lockKey: Int64 = 0x4D45_414E_4445_5201
 }

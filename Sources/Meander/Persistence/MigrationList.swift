@@ -62,6 +62,8 @@ enum MigrationList {
             SeedBufdirCountingRules(),
             // Bufdir exports: report provenance, and the append-only export audit
             UpdateBufdirReportingForExports(),
+            // the audit checkpoint keeps the hash it moved on from (one-statement appends on PostgreSQL)
+            UpdateAuditChainHeadPreviousHash(),
         ]
     }
 }

@@ -171,6 +171,61 @@ struct AuditChainTests {
         }
     }
 
+    @Test("after a forged row beyond the checkpoint, appends are refused (503) instead of chaining on from it")
+    func appendsStopAfterAForgedTail() async throws {
+        try await withTestApp { app in
+            // given: a forged entry 11 that links correctly to entry 10, written behind the log's back
+            let entries = try await AuditFixtures.chain(app, count: 10)
+            try await AuditFixtures.forge(app, sequence: 11, previousHash: entries[9].hash)
+
+            // when
+            let refused = await #expect(throws: AppError.self) {
+                try await AuditLog.append(AuditEvent("auth.login", actorUserID: UUID()), on: app.db)
+            }
+
+            // then: nothing was written, the checkpoint did not move, and the forgery is still named
+            #expect(refused?.code == .serviceUnavailable)
+            #expect(refused?.detail == AuditLog.divergedMessage)
+            #expect(try await AuditLogEntry.query(on: app.db).count() == 11)
+            let checkpoint = try #require(try await AuditChainHead.find(AuditChainHead.singletonID, on: app.db))
+            #expect(checkpoint.sequence == 10 && checkpoint.hash == entries[9].hash)
+            #expect(try await AuditChain.verify(on: app.db).firstBadSequence == 11)
+        }
+    }
+
+    @Test("without its checkpoint row the chain takes no appends")
+    func appendsStopWithoutACheckpoint() async throws {
+        try await withTestApp { app in
+            // given
+            _ = try await AuditFixtures.chain(app, count: 3)
+            try await AuditFixtures.sql(app).delete(from: AuditChainHead.schema).run()
+
+            // when
+            let refused = await #expect(throws: AppError.self) {
+                try await AuditLog.append(AuditEvent("auth.login", actorUserID: UUID()), on: app.db)
+            }
+
+            // then
+            #expect(refused?.code == .serviceUnavailable)
+            #expect(try await AuditLogEntry.query(on: app.db).count() == 3)
+        }
+    }
+
+    @Test("each append records the hash the checkpoint moved on from")
+    func checkpointKeepsThePreviousHash() async throws {
+        try await withTestApp { app in
+            // when
+            let entries = try await AuditFixtures.chain(app, count: 2)
+
+            // then: the entry returned is the one stored, and the checkpoint names both ends of its link
+            let stored = try #require(try await AuditLogEntry.query(on: app.db).filter(\.$sequence == 2).first())
+            #expect(stored.hash == entries[1].hash && stored.previousHash == entries[0].hash)
+            #expect(AuditLog.hash(of: stored) == stored.hash)
+            let checkpoint = try #require(try await AuditChainHead.find(AuditChainHead.singletonID, on: app.db))
+            #expect(checkpoint.previousHash == entries[0].hash && checkpoint.hash == entries[1].hash)
+        }
+    }
+
     @Test("the newest row replaced by a forgery with a correct hash disagrees with the checkpoint")
     func replacedHeadIsFound() async throws {
         try await withTestApp { app in

@@ -12,8 +12,14 @@ struct CreateAuditChainHead: AsyncMigration {
             .check(named: "ck_audit_chain_heads_hash", "length(hash) = 64")
             .create()
         let newest = try await AuditLogEntry.query(on: database).sort(\.$sequence, .descending).first()
-        try await AuditChainHead(sequence: newest?.sequence ?? 0, hash: newest?.hash ?? AuditLogEntry.genesisHash)
-            .create(on: database)
+        // Plain columns, not the model: later migrations add fields to it.
+        try await database.sqlDatabase().insert(into: AuditChainHead.schema)
+            .columns("id", "sequence", "hash")
+            .values(
+                SQLBind(AuditChainHead.singletonID), SQLBind(newest?.sequence ?? 0),
+                SQLBind(newest?.hash ?? AuditLogEntry.genesisHash)
+            )
+            .run()
     }
 
     func revert(on database: any Database) async throws {

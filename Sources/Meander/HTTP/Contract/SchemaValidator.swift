@@ -125,9 +125,7 @@ enum SchemaValidator {
         case "date-time":
             return parseDateTime(string) != nil
         case "date":
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withFullDate]
-            return string.count == 10 && formatter.date(from: string) != nil
+            return RFC3339.isFullDate(Array(string.utf8))
         case "email":
             let parts = string.split(separator: "@", omittingEmptySubsequences: false)
             return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
@@ -138,14 +136,9 @@ enum SchemaValidator {
         }
     }
 
-    /// RFC 3339 date-time, with or without fractional seconds.
+    /// RFC 3339 date-time, with or without fractional seconds (see `RFC3339`).
     static func parseDateTime(_ string: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let date = plain.date(from: string) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: string)
+        RFC3339.date(from: string)
     }
 
     private static func validateNumber(
