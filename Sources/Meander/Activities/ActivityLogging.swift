@@ -189,7 +189,7 @@ enum ActivityLogging {
     ) async throws -> ActivityType {
         let id = try field(uuid: raw, "/activity_type_id")
         let lineageIDs = Set(lineage.compactMap(\.id))
-        guard let type = try await ActivityType.find(id, on: db),
+        guard let type = try await ActivityType.findPlain(id, on: db),
             type.$organization.id.map(lineageIDs.contains) ?? true
         else {
             throw AppError.validation([

@@ -16,9 +16,9 @@ enum OrganizationTree {
                 SELECT o.parent_id, c.depth + 1 FROM organizations o JOIN chain c ON o.id = c.id
                 WHERE o.parent_id IS NOT NULL AND c.depth < 15
             )
-            SELECT o.* FROM organizations o JOIN chain c ON o.id = c.id ORDER BY c.depth
+            SELECT \(unsafeRaw: Organization.plainColumns) FROM organizations JOIN chain c USING (id) ORDER BY c.depth
             """
-        ).all().map { try $0.decode(fluentModel: Organization.self) }
+        ).all().map(Organization.init(plainRow:))
     }
 
     /// The organisations and everything below them.
