@@ -90,9 +90,12 @@ enum AuditLog {
             metadata: JSONText.encode(event.metadata), previousHash: "", hash: "")
         do {
             if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
-                // One statement, so no extra transaction is needed for it to be atomic.
-                try await appendInOneStatement(entry, on: sql)
-                return entry
+                // The statement is atomic on its own; the transaction (the caller's, when there is one) is there so
+                // that the hash check after it can still undo it.
+                return try await db.transaction { transaction in
+                    try await appendInOneStatement(entry, on: try transaction.sqlDatabase())
+                    return entry
+                }
             }
             return try await db.identityTransaction { transaction in
                 try await appendOnSQLite(entry, on: transaction)
