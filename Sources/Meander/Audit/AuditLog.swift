@@ -115,7 +115,7 @@ enum AuditLog {
     private static func appendInOneStatement(_ entry: AuditLogEntry, on sql: any SQLDatabase) async throws {
         struct Appended: Decodable {
             var sequence: Int64
-            var previous_hash: String
+            var previousHash: String
             var hash: String
         }
         let (before, after) = canonicalParts(of: entry)
@@ -137,10 +137,10 @@ enum AuditLog {
             FROM head
             RETURNING sequence, previous_hash, hash
             """
-        ).first(decoding: Appended.self)
+        ).first(decoding: Appended.self, keyDecodingStrategy: .convertFromSnakeCase)
         guard let row else { throw AppError(.serviceUnavailable, divergedMessage) }
         entry.sequence = row.sequence
-        entry.previousHash = row.previous_hash
+        entry.previousHash = row.previousHash
         entry.hash = row.hash
         // The database's hash must be the one verification recomputes; if not, the transaction must not commit.
         guard hash(of: entry) == row.hash else {
