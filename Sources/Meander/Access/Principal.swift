@@ -53,33 +53,7 @@ struct Principal: Sendable {
     static func loadWithSession(
         userID: UUID, sessionID: UUID, on db: any Database
     ) async throws -> (session: SessionState, principal: Principal)? {
-        struct Row: Decodable {
-            var revokedAt: Date?
-            var expiresAt: Date
-            var lastSeenAt: Date
-            var userStatus: String
-            var role: String?
-            var roleOrganizationId: UUID?
-            var membershipStatus: String?
-        }
-        let rows = try await db.sqlDatabase().raw(
-            """
-            SELECT s.revoked_at AS revoked_at, s.expires_at AS expires_at, s.last_seen_at AS last_seen_at,
-                u.status AS user_status, r.role AS role, r.organization_id AS role_organization_id,
-                m.status AS membership_status
-            FROM sessions s
-            JOIN users u ON u.id = s.user_id
-            LEFT JOIN user_roles r ON r.user_id = s.user_id AND r.revoked_at IS NULL
-            LEFT JOIN organization_memberships m ON m.user_id = s.user_id AND m.organization_id = r.organization_id
-            WHERE s.id = \(bind: sessionID) AND s.user_id = \(bind: userID)
-            UNION ALL
-            SELECT s.revoked_at, s.expires_at, s.last_seen_at, u.status, NULL, m.organization_id, m.status
-            FROM sessions s
-            JOIN users u ON u.id = s.user_id
-            JOIN organization_memberships m ON m.user_id = s.user_id AND m.status = 'paused'
-            WHERE s.id = \(bind: sessionID) AND s.user_id = \(bind: userID)
-            """
-        ).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+        let rows = try await AccessStatement(sessionID: sessionID, userID: userID).rows(on: db)
         guard let first = rows.first else { return nil }
         var grants: [Grant] = []
         var paused: Set<UUID> = []

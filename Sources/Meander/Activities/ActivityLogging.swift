@@ -88,25 +88,12 @@ enum ActivityLogging {
 
     /// Inserts a new activity with one plain statement and marks the model as saved. Fluent's `create` enumerates
     /// the model's properties by reflection on every call, a cost the logging path pays on every request.
+    /// `Activity.id` must be set.
     static func insert(_ activity: Activity, on db: any Database) async throws {
         let now = Date()
         activity.createdAt = now
         activity.updatedAt = now
-        try await db.sqlDatabase().raw(
-            """
-            INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, registered_by_id,
-                contact_id, activity_type_id, client_id, occurred_at, duration_minutes, participant_count, place,
-                channel, country_code, municipality_code, summary_ciphertext, key_version, status, counts_for_bufdir,
-                bufdir_reason)
-            VALUES (\(bind: try activity.requireID()), \(bind: now), \(bind: now), \(bind: activity.$organization.id),
-                \(bind: activity.$mentor.id), \(bind: activity.$registeredBy.id), \(bind: activity.$contact.id),
-                \(bind: activity.$activityType.id), \(bind: activity.clientID), \(bind: activity.occurredAt),
-                \(bind: activity.durationMinutes), \(bind: activity.participantCount), \(bind: activity.place),
-                \(bind: activity.channel?.rawValue), \(bind: activity.countryCode), \(bind: activity.municipalityCode),
-                \(bind: activity.summaryCiphertext), \(bind: activity.keyVersion), \(bind: activity.status.rawValue),
-                \(bind: activity.countsForBufdir), \(bind: activity.bufdirReason))
-            """
-        ).run()
+        _ = try await InsertActivityStatement(activity: activity, now: now).rows(on: db)
         activity.$id.exists = true
     }
 
@@ -142,16 +129,9 @@ enum ActivityLogging {
     /// The activity an earlier upload of `clientID` made here, deleted or not. A plain query for the id first: on
     /// nearly every call there is none, and the model is only read when there is.
     static func find(clientID: UUID, in organizationID: UUID, on db: any Database) async throws -> Activity? {
-        struct Row: Decodable { var id: UUID }
-        guard
-            let row = try await db.sqlDatabase().raw(
-                """
-                SELECT id FROM activities
-                WHERE organization_id = \(bind: organizationID) AND client_id = \(bind: clientID)
-                """
-            ).first(decoding: Row.self)
+        guard let id = try await ActivityByClientIDStatement(organizationID: organizationID, clientID: clientID).first(on: db)
         else { return nil }
-        return try await Activity.query(on: db).withDeleted().filter(\.$id == row.id).first()
+        return try await Activity.query(on: db).withDeleted().filter(\.$id == id).first()
     }
 
     /// Sets `counts_for_bufdir` and `bufdir_reason` from the rules of the activity's year.

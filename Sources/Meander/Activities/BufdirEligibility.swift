@@ -12,13 +12,7 @@ struct BufdirRules: Sendable, Equatable {
     /// The rules of `year`, or `nil` when none are stored for it.
     /// Read as plain columns: activity logging asks for them on every write.
     static func load(year: Int, on db: any Database) async throws -> BufdirRules? {
-        struct Row: Decodable {
-            var ruleKey: String
-            var parameters: String
-        }
-        let rows = try await db.sqlDatabase().raw(
-            "SELECT rule_key, parameters FROM bufdir_counting_rules WHERE reporting_year = \(bind: year)"
-        ).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+        let rows = try await CountingRulesStatement(year: year).rows(on: db)
         guard !rows.isEmpty else { return nil }
         var parameters: [String: [String: JSONValue]] = [:]
         for row in rows {

@@ -93,7 +93,7 @@ enum AuditLog {
                 // The statement is atomic on its own; the transaction (the caller's, when there is one) is there so
                 // that the hash check after it can still undo it.
                 return try await db.transaction { transaction in
-                    try await appendInOneStatement(entry, on: try transaction.sqlDatabase())
+                    try await appendInOneStatement(entry, on: transaction)
                     return entry
                 }
             }
@@ -112,32 +112,10 @@ enum AuditLog {
         + "an operator has run `meander audit verify` and dealt with what it names."
 
     /// PostgreSQL: move the checkpoint on and insert the entry in one statement (see `append`).
-    private static func appendInOneStatement(_ entry: AuditLogEntry, on sql: any SQLDatabase) async throws {
-        struct Appended: Decodable {
-            var sequence: Int64
-            var previousHash: String
-            var hash: String
-        }
+    private static func appendInOneStatement(_ entry: AuditLogEntry, on db: any Database) async throws {
         let (before, after) = canonicalParts(of: entry)
-        let row = try await sql.raw(
-            """
-            WITH head AS (
-                UPDATE audit_chain_heads SET sequence = sequence + 1, previous_hash = hash,
-                    hash = encode(sha256(convert_to(hash || \(bind: before) || (sequence + 1)::text || \(bind: after),
-                        'UTF8')), 'hex')
-                WHERE id = \(bind: AuditChainHead.singletonID)
-                RETURNING sequence, previous_hash, hash
-            )
-            INSERT INTO audit_log_entries (id, sequence, created_at, actor_user_id, session_id, organization_id,
-                target_id, action, target_type, outcome, client, ip, user_agent, metadata, previous_hash, hash)
-            SELECT \(bind: entry.id), head.sequence, \(bind: entry.createdAt), \(bind: entry.actorUserID),
-                \(bind: entry.sessionID), \(bind: entry.organizationID), \(bind: entry.targetID), \(bind: entry.action),
-                \(bind: entry.targetType), \(bind: entry.outcome.rawValue), \(bind: entry.client.rawValue),
-                \(bind: entry.ip), \(bind: entry.userAgent), \(bind: entry.metadata), head.previous_hash, head.hash
-            FROM head
-            RETURNING sequence, previous_hash, hash
-            """
-        ).first(decoding: Appended.self, keyDecodingStrategy: .convertFromSnakeCase)
+        let row = try await AuditAppendStatement(entry: entry, beforeSequence: before, afterSequence: after)
+            .first(on: db)
         guard let row else { throw AppError(.serviceUnavailable, divergedMessage) }
         entry.sequence = row.sequence
         entry.previousHash = row.previousHash

@@ -8,17 +8,7 @@ enum OrganizationTree {
     ///
     /// One recursive query (every request that touches tenant data asks this), at most 16 levels.
     static func lineage(of organizationID: UUID, on db: any Database) async throws -> [Organization] {
-        try await db.sqlDatabase().raw(
-            """
-            WITH RECURSIVE chain(id, depth) AS (
-                SELECT id, 0 FROM organizations WHERE id = \(bind: organizationID)
-                UNION ALL
-                SELECT o.parent_id, c.depth + 1 FROM organizations o JOIN chain c ON o.id = c.id
-                WHERE o.parent_id IS NOT NULL AND c.depth < 15
-            )
-            SELECT \(unsafeRaw: Organization.plainColumns) FROM organizations JOIN chain c USING (id) ORDER BY c.depth
-            """
-        ).all().map(Organization.init(plainRow:))
+        try await LineageStatement(organizationID: organizationID).rows(on: db)
     }
 
     /// The organisations and everything below them.

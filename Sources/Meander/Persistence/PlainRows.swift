@@ -60,9 +60,7 @@ extension ActivityType {
 
     /// One type by id, read as plain columns.
     static func findPlain(_ id: UUID, on db: any Database) async throws -> ActivityType? {
-        try await db.sqlDatabase().raw(
-            "SELECT \(unsafeRaw: plainColumns) FROM activity_types WHERE id = \(bind: id)"
-        ).first().map(ActivityType.init(plainRow:))
+        try await ActivityTypeStatement(id: id).first(on: db)
     }
 }
 
