@@ -191,3 +191,32 @@ struct AuditAppendStatement: SharedStatement {
             hash: try row.decode(column: "hash", as: String.self))
     }
 }
+
+/// Whether a finalised or submitted Bufdir report of the lineage covers a day (`ClosedPeriods.contains`). The
+/// lineage (at most `maxLineage` organisations) fills a fixed list of parameters, the rest NULL, so that the
+/// statement keeps one shape.
+struct ClosedPeriodStatement: SharedStatement {
+    typealias Row = Int
+
+    static let maxLineage = 16
+
+    static let sql = """
+        SELECT 1 AS closed FROM bufdir_reports
+        WHERE organization_id IN (\((1...maxLineage).map { "$\($0)" }.joined(separator: ", ")))
+            AND status IN ('finalized', 'submitted')
+            AND period_start <= $\(maxLineage + 1) AND period_end >= $\(maxLineage + 1)
+        LIMIT 1
+        """
+
+    let organizationIDs: [UUID]
+    let day: String
+
+    var values: [StatementValue] {
+        (0..<Self.maxLineage).map { .uuid(organizationIDs.indices.contains($0) ? organizationIDs[$0] : nil) }
+            + [.text(day)]
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Int {
+        try row.decode(column: "closed", as: Int.self)
+    }
+}
