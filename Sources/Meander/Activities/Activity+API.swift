@@ -215,7 +215,7 @@ enum ActivityBatch {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            guard let date = SchemaValidator.parseDateTime(text) else {
+            guard let date = RFC3339.date(from: text) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: text))
             }
             return date

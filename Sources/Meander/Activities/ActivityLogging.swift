@@ -1,5 +1,4 @@
 import Fluent
-import FluentSQL
 import Foundation
 import Vapor
 
@@ -169,7 +168,7 @@ enum ActivityLogging {
     ) async throws -> ActivityType {
         let id = try field(uuid: raw, "/activity_type_id")
         let lineageIDs = Set(lineage.compactMap(\.id))
-        guard let type = try await ActivityType.findPlain(id, on: db),
+        guard let type = try await ActivityTypeStatement(id: id).first(on: db),
             type.$organization.id.map(lineageIDs.contains) ?? true
         else {
             throw AppError.validation([

@@ -1,5 +1,4 @@
 import Fluent
-import FluentSQL
 import Foundation
 
 /// Walks the organisation tree (national → regional → local) up and down.

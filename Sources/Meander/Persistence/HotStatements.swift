@@ -3,7 +3,7 @@ import FluentSQL
 import Foundation
 import PostgresNIO
 
-/// The statements of the request path, prepared per connection on PostgreSQL (see `SharedStatement`).
+// The statements of the request path, prepared per connection on PostgreSQL (see `SharedStatement`).
 
 /// The session, its user and the live grants, with paused memberships, in one query (`Principal.loadWithSession`).
 struct AccessStatement: SharedStatement {

@@ -58,10 +58,6 @@ extension ActivityType {
         $id.exists = true
     }
 
-    /// One type by id, read as plain columns.
-    static func findPlain(_ id: UUID, on db: any Database) async throws -> ActivityType? {
-        try await ActivityTypeStatement(id: id).first(on: db)
-    }
 }
 
 enum PlainRows {

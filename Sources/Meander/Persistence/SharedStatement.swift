@@ -96,11 +96,12 @@ private struct Placeholders: SQLExpression {
         while let dollar = text.firstIndex(of: "$") {
             serializer.write(String(text[..<dollar]))
             let digits = text[text.index(after: dollar)...].prefix(while: \.isASCIIDigit)
-            guard let number = Int(digits), values.indices.contains(number - 1) else {
+            guard let number = Int(digits) else {
                 serializer.write("$")
                 text = text[text.index(after: dollar)...]
                 continue
             }
+            precondition(values.indices.contains(number - 1), "The statement has no value for $\(number).")
             serializer.write(bind: values[number - 1].encodable)
             text = text[digits.endIndex...]
         }

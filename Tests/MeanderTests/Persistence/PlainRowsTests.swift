@@ -39,7 +39,7 @@ struct PlainRowsTests {
 
             // when
             let lineage = try await OrganizationTree.lineage(of: try chapter.requireID(), on: app.db)
-            let plainType = try #require(try await ActivityType.findPlain(try type.requireID(), on: app.db))
+            let plainType = try #require(try await ActivityTypeStatement(id: try type.requireID()).first(on: app.db))
 
             // then
             #expect(lineage.map(\.id) == [chapter.id, tree.regionA.id, tree.national.id])

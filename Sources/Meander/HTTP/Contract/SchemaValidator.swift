@@ -123,7 +123,7 @@ enum SchemaValidator {
         case "uuid":
             return UUID(uuidString: string) != nil
         case "date-time":
-            return parseDateTime(string) != nil
+            return RFC3339.date(from: string) != nil
         case "date":
             return RFC3339.isFullDate(Array(string.utf8))
         case "email":
@@ -134,11 +134,6 @@ enum SchemaValidator {
         default:
             return true
         }
-    }
-
-    /// RFC 3339 date-time, with or without fractional seconds (see `RFC3339`).
-    static func parseDateTime(_ string: String) -> Date? {
-        RFC3339.date(from: string)
     }
 
     private static func validateNumber(
