@@ -1,7 +1,8 @@
 -- The statements one `POST /api/v1/activities` runs (a mentor logging a home visit in their chapter), for pgbench.
 -- Variables: :uid (mentor), :sid (session), :org (chapter), :tid (activity type), :l1 … :l16 (the chapter's lineage,
 -- padded). See scripts/bench-activities.
--- access: the session, its user and the live grants in one query (Principal.loadWithSession)
+-- access: the session, its user and the live grants in one query (Principal.loadWithSession, in the authentication
+-- middleware, on a connection of its own)
 SELECT s.revoked_at, s.expires_at, s.last_seen_at, u.status, r.role, r.organization_id, m.status
 FROM sessions s JOIN users u ON u.id = s.user_id
 LEFT JOIN user_roles r ON r.user_id = s.user_id AND r.revoked_at IS NULL
@@ -12,6 +13,9 @@ SELECT s.revoked_at, s.expires_at, s.last_seen_at, u.status, NULL, m.organizatio
 FROM sessions s JOIN users u ON u.id = s.user_id
 JOIN organization_memberships m ON m.user_id = s.user_id AND m.status = 'paused'
 WHERE s.id = :sid AND s.user_id = :uid;
+-- the handler's statements, from the lineage to the audit append, run in one transaction on one connection
+-- (ActivityLogging.create, Database.requestTransaction)
+BEGIN;
 -- the chapter's lineage in one recursive query (OrganizationTree.lineage)
 WITH RECURSIVE chain(id, depth) AS (
     SELECT id, 0 FROM organizations WHERE id = :org
@@ -31,9 +35,8 @@ SELECT 1 AS closed FROM bufdir_reports
 WHERE organization_id IN (:l1, :l2, :l3, :l4, :l5, :l6, :l7, :l8, :l9, :l10, :l11, :l12, :l13, :l14, :l15, :l16)
     AND status IN ('finalized', 'submitted') AND period_start <= '2025-10-01' AND period_end >= '2025-10-01'
 LIMIT 1;
--- the insert and the audit append in one transaction: the append moves the checkpoint row on (its row lock
--- serialises appenders) and inserts the entry in one statement (AuditLog.append)
-BEGIN;
+-- the insert and the audit append: the append moves the checkpoint row on (its row lock serialises appenders until
+-- the commit) and inserts the entry in one statement (AuditLog.append)
 INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, registered_by_id,
     contact_id, activity_type_id, client_id, occurred_at, duration_minutes, participant_count, place,
     channel, country_code, municipality_code, summary_ciphertext, key_version, status, counts_for_bufdir,

@@ -1,12 +1,19 @@
 import Foundation
 import Logging
 import Meander
+import NIOCore
+import NIOPosix
 import Vapor
 
 /// The `meander` executable: boots logging, reads the configuration and hands over to the library.
 @main
 enum Entrypoint {
     static func main() async throws {
+        // Swift concurrency runs on NIO's event loops instead of a second pool of threads: a request's handler and
+        // its database I/O then stay on one thread instead of hopping between two pools on every await (on the
+        // logging path that hopping was the largest single cost, see scripts/bench-activities). Must come before
+        // any other async work. Nothing here blocks an event loop with `.wait()`.
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let config: AppConfig
         do {
             config = try AppConfig.load()

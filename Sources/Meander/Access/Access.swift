@@ -18,12 +18,13 @@ struct Access {
         }
     }
 
-    /// Authorises the declared permission on one organisation (and returns its lineage, nearest first).
+    /// Authorises the declared permission on one organisation (and returns its lineage, nearest first), reading the
+    /// tree on `db` (the request's database unless given).
     @discardableResult
-    func authorize(in organizationID: UUID) async throws -> [Organization] {
+    func authorize(in organizationID: UUID, on db: (any Database)? = nil) async throws -> [Organization] {
         let permission = try permission
         let principal = try request.requirePrincipal()
-        let lineage = try await OrganizationTree.lineage(of: organizationID, on: request.db)
+        let lineage = try await OrganizationTree.lineage(of: organizationID, on: db ?? request.db)
         guard !lineage.isEmpty else { throw AppError(.notFound, "No such organisation.") }
         request.markAuthorized()
         let grants = permission.grants

@@ -15,12 +15,34 @@ enum ActivityLogging {
     }
 
     /// Logs one activity as `createActivity` does: checks, Bufdir eligibility, idempotency by `client_id`, audit.
+    ///
+    /// All of it runs on one connection (`requestTransaction`). When the insert loses a race (a concurrent upload
+    /// of the same `client_id` committed first), the whole attempt rolls back and runs once more, which then finds
+    /// that upload and answers as a retry would.
     static func create(
         _ body: Components.Schemas.ActivityCreate, request: Request, rules: BufdirRulesCache
     ) async throws -> Logged {
+        do {
+            return try await request.db.requestTransaction { db in
+                try await create(body, request: request, rules: rules, on: db)
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            do {
+                return try await request.db.requestTransaction { db in
+                    try await create(body, request: request, rules: rules, on: db)
+                }
+            } catch let error as any DatabaseError where error.isConstraintFailure {
+                throw AppError(.conflict, "The activity conflicts with another record: \(String(describing: error))")
+            }
+        }
+    }
+
+    private static func create(
+        _ body: Components.Schemas.ActivityCreate, request: Request, rules: BufdirRulesCache, on db: any Database
+    ) async throws -> Logged {
         let principal = try request.requirePrincipal()
         let organizationID = try APIID.parse(body.organizationId, parameter: "organization")
-        let lineage = try await request.access.authorize(in: organizationID)
+        let lineage = try await request.access.authorize(in: organizationID, on: db)
         if TenantReach.isPaused(principal, in: lineage) {
             throw AppError(
                 .forbidden, "Your membership here is paused: you can read your history but not log new work.")
@@ -31,11 +53,11 @@ enum ActivityLogging {
             guard isStaff else {
                 throw AppError(.forbidden, "Only coordinators and admins log activities on a mentor's behalf.")
             }
-            try await checkMentor(mentorID, lineage: lineage, on: request.db)
+            try await checkMentor(mentorID, lineage: lineage, on: db)
         }
-        let type = try await activityType(body.activityTypeId, lineage: lineage, requireActive: true, on: request.db)
+        let type = try await activityType(body.activityTypeId, lineage: lineage, requireActive: true, on: db)
         let contactID = try await contact(
-            body.contactId, mentorID: mentorID, asStaff: isStaff, principal: principal, on: request.db)
+            body.contactId, mentorID: mentorID, asStaff: isStaff, principal: principal, on: db)
         let municipalityCode = try municipality(body.municipalityCode)
         let clientID = try body.clientId.map { try field(uuid: $0, "/client_id") } ?? UUID()
         let status: Activity.Status = body.status == .draft ? .draft : .registered
@@ -47,40 +69,32 @@ enum ActivityLogging {
             contactID: contactID, clientID: clientID, participantCount: Int(body.participantCount ?? 1),
             place: body.place, channel: body.channel.flatMap { Activity.Channel(rawValue: $0.rawValue) },
             countryCode: (body.countryCode ?? "NO").uppercased(), municipalityCode: municipalityCode, status: status)
-        try await judge(activity, type: type, rules: rules, on: request.db)
+        try await judge(activity, type: type, rules: rules, on: db)
         let cipher = request.application.meander.cipher
         if let summary = body.summary {
-            let sealed = try await cipher.seal(summary, summaryContext(organizationID, id), on: request.db)
+            let sealed = try await cipher.seal(summary, summaryContext(organizationID, id), on: db)
             activity.summaryCiphertext = sealed
             activity.keyVersion = FieldCipher.keyVersion(of: sealed)
         }
 
-        if let existing = try await find(clientID: clientID, in: organizationID, on: request.db) {
-            return try await replay(existing, of: activity, type: type, summary: body.summary, request: request)
+        if let existing = try await find(clientID: clientID, in: organizationID, on: db) {
+            return try await replay(existing, of: activity, type: type, summary: body.summary, request: request, on: db)
         }
-        if try await ClosedPeriods.contains(body.occurredAt, lineage: lineage, on: request.db) {
+        if try await ClosedPeriods.contains(body.occurredAt, lineage: lineage, on: db) {
             throw AppError(.conflict, "That date lies in a finalised Bufdir period, which is read-only.")
         }
-        do {
-            try await request.db.identityTransaction { transaction in
-                try await insert(activity, on: transaction)
-                try await AuditLog.append(
-                    AuditEvent(
-                        "activity.created", request: request, organizationID: organizationID,
-                        targetType: "activity", targetID: id,
-                        metadata: [
-                            "client_id": clientID.uuidString.lowercased(),
-                            "on_behalf": String(mentorID != principal.userID),
-                            "counts_for_bufdir": String(activity.countsForBufdir),
-                        ]),
-                    on: transaction)
-            }
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            // A racing upload of the same client id won: answer as a retry would.
-            guard let existing = try await find(clientID: clientID, in: organizationID, on: request.db) else {
-                throw AppError(.conflict, "The activity conflicts with another record: \(String(describing: error))")
-            }
-            return try await replay(existing, of: activity, type: type, summary: body.summary, request: request)
+        try await db.identityTransaction { transaction in
+            try await insert(activity, on: transaction)
+            try await AuditLog.append(
+                AuditEvent(
+                    "activity.created", request: request, organizationID: organizationID,
+                    targetType: "activity", targetID: id,
+                    metadata: [
+                        "client_id": clientID.uuidString.lowercased(),
+                        "on_behalf": String(mentorID != principal.userID),
+                        "counts_for_bufdir": String(activity.countsForBufdir),
+                    ]),
+                on: transaction)
         }
         return Logged(activity: activity, created: true, summary: body.summary, type: type)
     }
@@ -98,11 +112,11 @@ enum ActivityLogging {
 
     /// The original for a retried `client_id`, or 409 if the content differs.
     private static func replay(
-        _ existing: Activity, of attempt: Activity, type: ActivityType, summary: String?, request: Request
+        _ existing: Activity, of attempt: Activity, type: ActivityType, summary: String?, request: Request,
+        on db: any Database
     ) async throws -> Logged {
         let existingSummary = try await request.application.meander.cipher.open(
-            existing.summaryCiphertext, summaryContext(existing.$organization.id, try existing.requireID()),
-            on: request.db)
+            existing.summaryCiphertext, summaryContext(existing.$organization.id, try existing.requireID()), on: db)
         let sameLinks =
             existing.$mentor.id == attempt.$mentor.id && existing.$contact.id == attempt.$contact.id
             && existing.$activityType.id == attempt.$activityType.id

@@ -156,14 +156,7 @@ final class FieldCipher: Sendable {
     /// Creation is race-safe on both engines and across nodes: every racer inserts its own candidate with
     /// `ON CONFLICT (organization_id, version) DO NOTHING`, then all of them read back the one row that won.
     func newestDataKey(organizationID: UUID, on db: any Database) async throws -> (version: Int, key: SymmetricKey) {
-        let lifetime = newestVersionLifetime
-        let cached = state.withLockedValue { state -> (Int, SymmetricKey)? in
-            guard let newest = state.newest[organizationID], newest.checkedAt.duration(to: .now) < lifetime,
-                let key = state.keys[DataKeyID(organizationID: organizationID, version: newest.version)]
-            else { return nil }
-            return (newest.version, key)
-        }
-        if let cached { return cached }
+        if let cached = cachedNewest(of: organizationID) { return cached }
 
         var row = try await newestRow(organizationID: organizationID, on: db)
         if row == nil {
@@ -201,6 +194,10 @@ final class FieldCipher: Sendable {
         guard inserted != nil else { return false }
         if db.inTransaction {
             state.withLockedValue { _ = $0.uncommittedRowIDs.insert(id) }
+            // Inside a request transaction its commit says so; elsewhere, seeing the row outside a transaction does.
+            AfterCommit.current?.append { [state] in
+                state.withLockedValue { _ = $0.uncommittedRowIDs.remove(id) }
+            }
         }
         return true
     }
@@ -220,6 +217,18 @@ final class FieldCipher: Sendable {
             if isNewest {
                 state.newest[organizationID] = (row.version, .now)
             }
+        }
+    }
+
+    /// The newest version and its key, if cached and not older than `newestVersionLifetime`: sealing then reads
+    /// nothing.
+    func cachedNewest(of organizationID: UUID) -> (version: Int, key: SymmetricKey)? {
+        let lifetime = newestVersionLifetime
+        return state.withLockedValue { state in
+            guard let newest = state.newest[organizationID], newest.checkedAt.duration(to: .now) < lifetime,
+                let key = state.keys[DataKeyID(organizationID: organizationID, version: newest.version)]
+            else { return nil }
+            return (newest.version, key)
         }
     }
 

@@ -7,7 +7,9 @@ import PostgresNIO
 
 /// The session, its user and the live grants, with paused memberships, in one query (`Principal.loadWithSession`).
 struct AccessStatement: SharedStatement {
-    struct Row: Decodable, Sendable {
+    static let name = "meander.access"
+
+    struct Row: Sendable {
         var revokedAt: Date?
         var expiresAt: Date
         var lastSeenAt: Date
@@ -39,13 +41,23 @@ struct AccessStatement: SharedStatement {
 
     var values: [StatementValue] { [.uuid(sessionID), .uuid(userID)] }
 
+    /// Column by column: a `Decodable` row with snake-case keys cost more to decode than the query took.
     static func decode(_ row: any SQLRow) throws -> Row {
-        try row.decode(model: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+        Row(
+            revokedAt: try row.decode(column: "revoked_at", as: Date?.self),
+            expiresAt: try row.decode(column: "expires_at", as: Date.self),
+            lastSeenAt: try row.decode(column: "last_seen_at", as: Date.self),
+            userStatus: try row.decode(column: "user_status", as: String.self),
+            role: try row.decode(column: "role", as: String?.self),
+            roleOrganizationId: try row.decode(column: "role_organization_id", as: UUID?.self),
+            membershipStatus: try row.decode(column: "membership_status", as: String?.self))
     }
 }
 
 /// An organisation and its ancestors, nearest first, in one recursive query (`OrganizationTree.lineage`).
 struct LineageStatement: SharedStatement {
+    static let name = "meander.lineage"
+
     typealias Row = Organization
 
     static let sql = """
@@ -69,6 +81,8 @@ struct LineageStatement: SharedStatement {
 
 /// One activity type by id.
 struct ActivityTypeStatement: SharedStatement {
+    static let name = "meander.activity_type"
+
     typealias Row = ActivityType
 
     static let sql = "SELECT \(ActivityType.plainColumns) FROM activity_types WHERE id = $1"
@@ -84,6 +98,8 @@ struct ActivityTypeStatement: SharedStatement {
 
 /// A reporting year's counting rules, as stored (`BufdirRules.load`).
 struct CountingRulesStatement: SharedStatement {
+    static let name = "meander.counting_rules"
+
     struct Row: Sendable {
         var ruleKey: String
         var parameters: String
@@ -104,6 +120,8 @@ struct CountingRulesStatement: SharedStatement {
 
 /// The id of the activity an upload with this client id made in the organisation, deleted or not.
 struct ActivityByClientIDStatement: SharedStatement {
+    static let name = "meander.activity_by_client_id"
+
     typealias Row = UUID
 
     static let sql = "SELECT id FROM activities WHERE organization_id = $1 AND client_id = $2"
@@ -120,6 +138,8 @@ struct ActivityByClientIDStatement: SharedStatement {
 
 /// A new activity (`ActivityLogging.insert`).
 struct InsertActivityStatement: SharedStatement {
+    static let name = "meander.insert_activity"
+
     typealias Row = Void
 
     static let sql = """
@@ -151,6 +171,8 @@ struct InsertActivityStatement: SharedStatement {
 /// Moves the audit checkpoint on and inserts the entry, in one statement (`AuditLog.append`). PostgreSQL only: the
 /// hash is computed in SQL.
 struct AuditAppendStatement: SharedStatement {
+    static let name = "meander.audit_append"
+
     struct Row: Sendable {
         var sequence: Int64
         var previousHash: String
@@ -196,6 +218,8 @@ struct AuditAppendStatement: SharedStatement {
 /// lineage (at most `maxLineage` organisations) fills a fixed list of parameters, the rest NULL, so that the
 /// statement keeps one shape.
 struct ClosedPeriodStatement: SharedStatement {
+    static let name = "meander.closed_period"
+
     typealias Row = Int
 
     static let maxLineage = 16

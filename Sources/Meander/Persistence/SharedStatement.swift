@@ -11,6 +11,9 @@ import PostgresNIO
 /// and for the short statements of the logging path that was most of the server's work: the same statements
 /// through pgbench ran at 555 transactions/s that way and at 908 prepared. On SQLite, which has no such cost,
 /// the statement runs through SQLKit, each `$n` becoming a `?` bound to the same value.
+///
+/// Each statement names itself (`static let name`): PostgresNIO's default name is `String(reflecting:)` of the type,
+/// worked out again on every execution.
 protocol SharedStatement: PostgresPreparedStatement where Row: Sendable {
     /// The values of `$1`, `$2`, …, in order.
     var values: [StatementValue] { get }
@@ -66,18 +69,26 @@ extension SharedStatement {
 
     /// Runs the statement on `db` and returns its rows.
     func rows(on db: any Database) async throws -> [Row] {
-        if let postgres = db as? any PostgresDatabase {
-            return try await postgres.withConnection { connection in
-                connection.eventLoop.makeFutureWithTask {
-                    var rows: [Row] = []
-                    for try await row in try await connection.execute(self, logger: connection.logger) {
-                        rows.append(row)
-                    }
-                    return rows
-                }
-            }.get()
+        guard let postgres = db as? any PostgresDatabase else {
+            return try await db.sqlDatabase().raw("\(Placeholders(sql: Self.sql, values: values))").all().map(Self.decode)
         }
-        return try await db.sqlDatabase().raw("\(Placeholders(sql: Self.sql, values: values))").all().map(Self.decode)
+        if db.inTransaction {
+            // A transaction keeps its connection checked out until it ends, so the statement runs on it directly,
+            // without the task per statement that the pooled path below needs.
+            let connection = try await postgres.withConnection { $0.eventLoop.makeSucceededFuture($0) }.get()
+            return try await rows(on: connection)
+        }
+        return try await postgres.withConnection { connection in
+            connection.eventLoop.makeFutureWithTask { try await rows(on: connection) }
+        }.get()
+    }
+
+    private func rows(on connection: PostgresConnection) async throws -> [Row] {
+        var rows: [Row] = []
+        for try await row in try await connection.execute(self, logger: connection.logger) {
+            rows.append(row)
+        }
+        return rows
     }
 
     /// The first row, if any.

@@ -50,6 +50,26 @@ struct SchemaValidatorTests {
         return errors
     }
 
+    @Test(
+        "JSON values keep their kind: booleans, integers, other numbers and strings stay apart",
+        arguments: [
+            ("true", JSONValue.bool(true)),
+            ("false", .bool(false)),
+            ("1", .integer(1)),
+            ("-7", .integer(-7)),
+            ("1.5", .number(1.5)),
+            (#""1""#, .string("1")),
+            (#""true""#, .string("true")),
+            ("null", .null),
+            (#"[true, 1, "x", null]"#, .array([.bool(true), .integer(1), .string("x"), .null])),
+            (#"{"a": false, "b": {"c": 2.25}}"#, .object(["a": .bool(false), "b": .object(["c": .number(2.25)])])),
+            ("[]", .array([])),
+            ("{}", .object([:])),
+        ])
+    func jsonKinds(json: String, expected: JSONValue) throws {
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) == expected)
+    }
+
     @Test("the contract is parsed with permissions and resolved references")
     func parsed() throws {
         let operation = Self.operation
