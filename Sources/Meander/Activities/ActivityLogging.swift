@@ -16,9 +16,9 @@ enum ActivityLogging {
 
     /// Logs one activity as `createActivity` does: checks, Bufdir eligibility, idempotency by `client_id`, audit.
     ///
-    /// All of it runs on one connection (`requestTransaction`). When the insert loses a race (a concurrent upload
-    /// of the same `client_id` committed first), the whole attempt rolls back and runs once more, which then finds
-    /// that upload and answers as a retry would.
+    /// All of it runs on one connection (`requestTransaction`). A `client_id` used before, or by a concurrent upload
+    /// that commits first, is answered as a retry. When a write fails on another constraint (a racing change to
+    /// what the activity names), the whole attempt rolls back and runs once more.
     static func create(
         _ body: Components.Schemas.ActivityCreate, request: Request, rules: BufdirRulesCache
     ) async throws -> Logged {
@@ -77,14 +77,16 @@ enum ActivityLogging {
             activity.keyVersion = FieldCipher.keyVersion(of: sealed)
         }
 
-        if let existing = try await find(clientID: clientID, in: organizationID, on: db) {
-            return try await replay(existing, of: activity, type: type, summary: body.summary, request: request, on: db)
-        }
         if try await ClosedPeriods.contains(body.occurredAt, lineage: lineage, on: db) {
+            // A retry of an upload made before the period closed still gets its original.
+            if let existing = try await find(clientID: clientID, in: organizationID, on: db) {
+                return try await replay(
+                    existing, of: activity, type: type, summary: body.summary, request: request, on: db)
+            }
             throw AppError(.conflict, "That date lies in a finalised Bufdir period, which is read-only.")
         }
-        try await db.identityTransaction { transaction in
-            try await insert(activity, on: transaction)
+        let inserted = try await db.identityTransaction { transaction in
+            guard try await insert(activity, on: transaction) else { return false }
             try await AuditLog.append(
                 AuditEvent(
                     "activity.created", request: request, organizationID: organizationID,
@@ -95,19 +97,29 @@ enum ActivityLogging {
                         "counts_for_bufdir": String(activity.countsForBufdir),
                     ]),
                 on: transaction)
+            return true
+        }
+        guard inserted else {
+            // The client id was used before, or by a concurrent upload that has now committed: answer as a retry.
+            guard let existing = try await find(clientID: clientID, in: organizationID, on: db) else {
+                throw AppError(.conflict, "The client_id \(clientID.uuidString.lowercased()) is taken; use a new one.")
+            }
+            return try await replay(existing, of: activity, type: type, summary: body.summary, request: request, on: db)
         }
         return Logged(activity: activity, created: true, summary: body.summary, type: type)
     }
 
-    /// Inserts a new activity with one plain statement and marks the model as saved. Fluent's `create` enumerates
-    /// the model's properties by reflection on every call, a cost the logging path pays on every request.
-    /// `Activity.id` must be set.
-    static func insert(_ activity: Activity, on db: any Database) async throws {
+    /// Inserts a new activity with one plain statement and marks the model as saved, unless the organisation has
+    /// one with its `client_id` already (or a concurrent upload of it commits first): then nothing is written and
+    /// the answer is `false`. Fluent's `create` enumerates the model's properties by reflection on every call, a
+    /// cost the logging path pays on every request. `Activity.id` must be set.
+    static func insert(_ activity: Activity, on db: any Database) async throws -> Bool {
         let now = Date()
         activity.createdAt = now
         activity.updatedAt = now
-        _ = try await InsertActivityStatement(activity: activity, now: now).rows(on: db)
+        guard try await InsertActivityStatement(activity: activity, now: now).first(on: db) != nil else { return false }
         activity.$id.exists = true
+        return true
     }
 
     /// The original for a retried `client_id`, or 409 if the content differs.

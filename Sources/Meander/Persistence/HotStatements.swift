@@ -136,11 +136,12 @@ struct ActivityByClientIDStatement: SharedStatement {
     }
 }
 
-/// A new activity (`ActivityLogging.insert`).
+/// A new activity, unless the organisation has one with its client id (`ActivityLogging.insert`): the new id, or no
+/// row.
 struct InsertActivityStatement: SharedStatement {
     static let name = "meander.insert_activity"
 
-    typealias Row = Void
+    typealias Row = UUID
 
     static let sql = """
         INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, registered_by_id,
@@ -148,6 +149,8 @@ struct InsertActivityStatement: SharedStatement {
             channel, country_code, municipality_code, summary_ciphertext, key_version, status, counts_for_bufdir,
             bufdir_reason)
         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+        ON CONFLICT (organization_id, client_id) DO NOTHING
+        RETURNING id
         """
 
     let activity: Activity
@@ -165,7 +168,9 @@ struct InsertActivityStatement: SharedStatement {
         ]
     }
 
-    static func decode(_ row: any SQLRow) throws {}
+    static func decode(_ row: any SQLRow) throws -> UUID {
+        try row.decode(column: "id", as: UUID.self)
+    }
 }
 
 /// Moves the audit checkpoint on and inserts the entry, in one statement (`AuditLog.append`). PostgreSQL only: the

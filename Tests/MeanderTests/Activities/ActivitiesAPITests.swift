@@ -357,17 +357,15 @@ struct ActivitiesAPITests {
         }
     }
 
-    @Test("a finalised Bufdir period is read-only; soft delete is audited")
+    @Test("a finalised Bufdir period is read-only, but a retried upload from before still gets its original; soft delete is audited")
     func closedPeriod() async throws {
         try await withTestApp { app in
             // given
             let world = try await ActivityWorld.make(app)
             let visit = try await ActivityWorld.typeID(app, "home_visit")
-            let old = try await Self.create(
-                app, world.mentor,
-                ActivityWorld.body(organization: world.tree.chapterA1, type: visit, occurredAt: "2024-06-01T10:00:00Z")
-            )
-            .decode(View.self)
+            let oldBody = ActivityWorld.body(
+                organization: world.tree.chapterA1, type: visit, occurredAt: "2024-06-01T10:00:00Z")
+            let old = try await Self.create(app, world.mentor, oldBody).decode(View.self)
             let recent = try await Self.create(app, world.mentor, ActivityWorld.body(organization: world.tree.chapterA1, type: visit))
                 .decode(View.self)
             let report = BufdirReport(
@@ -378,6 +376,10 @@ struct ActivitiesAPITests {
             try await report.create(on: app.db)
 
             // when
+            let retried = try await Self.create(app, world.mentor, oldBody)
+            let late = try await Self.create(
+                app, world.mentor,
+                ActivityWorld.body(organization: world.tree.chapterA1, type: visit, occurredAt: "2024-06-02T10:00:00Z"))
             let edit = try await API.send(
                 app, .PATCH, "/api/v1/activities/\(old.id)", as: world.coordinator, json: #"{"duration_minutes": 10}"#)
             let delete = try await API.send(app, .DELETE, "/api/v1/activities/\(old.id)", as: world.mentor)
@@ -388,6 +390,9 @@ struct ActivitiesAPITests {
             let gone = try await API.send(app, .GET, "/api/v1/activities/\(recent.id)", as: world.mentor)
 
             // then
+            #expect(retried.status == .ok)
+            #expect(try retried.decode(View.self).id == old.id)
+            #expect(late.status == .conflict)
             #expect(edit.status == .conflict)
             #expect(delete.status == .conflict)
             #expect(move.status == .conflict)
