@@ -35,7 +35,7 @@ final class FieldCipher: Sendable {
         var keys: [DataKeyID: SymmetricKey] = [:]
         var newest: [UUID: (version: Int, checkedAt: ContinuousClock.Instant)] = [:]
         /// Rows this cipher inserted inside a caller's transaction: they may still roll back, so they are not cached
-        /// until they are seen outside a transaction.
+        /// until they are seen outside a transaction, or their request transaction has committed (`AfterCommit`).
         var uncommittedRowIDs: Set<UUID> = []
     }
 
