@@ -22,15 +22,16 @@ enum ActivityLogging {
     static func create(
         _ body: Components.Schemas.ActivityCreate, request: Request, rules: BufdirRulesCache
     ) async throws -> Logged {
-        do {
-            return try await request.db.requestTransaction { db in
+        func attempt() async throws -> Logged {
+            try await request.db.requestTransaction { db in
                 try await create(body, request: request, rules: rules, on: db)
             }
+        }
+        do {
+            return try await attempt()
         } catch let error as any DatabaseError where error.isConstraintFailure {
             do {
-                return try await request.db.requestTransaction { db in
-                    try await create(body, request: request, rules: rules, on: db)
-                }
+                return try await attempt()
             } catch let error as any DatabaseError where error.isConstraintFailure {
                 throw AppError(.conflict, "The activity conflicts with another record: \(String(describing: error))")
             }
