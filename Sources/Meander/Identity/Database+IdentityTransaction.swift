@@ -12,6 +12,11 @@ extension Database {
     /// that every connection shares, which under a burst (200 refreshes of one token) can starve the very
     /// connection holding the lock. Waiting here costs nothing and holds no connection.
     ///
+    /// On SQLite the transaction's first statement is a write that changes nothing, so that it holds the write lock
+    /// from the start. A transaction that reads first and writes later would otherwise fail at its first write with
+    /// `SQLITE_BUSY_SNAPSHOT` ("database is locked", with no busy wait) whenever a write outside this lock, such as a
+    /// background job's progress update, committed in between.
+    ///
     /// Call it only where no transaction is open yet (from a handler or service entry point), never inside one: the
     /// lock is taken before a connection is.
     func identityTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
@@ -19,7 +24,10 @@ extension Database {
             return try await transaction(body)
         }
         return try await IdentityWriteLock.sqlite.withLock {
-            try await self.transaction(body)
+            try await self.transaction { transaction in
+                try await transaction.sqlDatabase().raw(IdentityWriteLock.takeWriteLock).run()
+                return try await body(transaction)
+            }
         }
     }
 }
@@ -27,4 +35,7 @@ extension Database {
 /// The process-wide lock behind `identityTransaction` on SQLite.
 enum IdentityWriteLock {
     static let sqlite = AsyncLock()
+    /// A write that matches no row: SQLite takes the write lock for it all the same (waiting in its busy handler if
+    /// another connection holds it), and keeps it until the transaction ends.
+    static let takeWriteLock: SQLQueryString = "UPDATE audit_chain_heads SET sequence = sequence WHERE 0 = 1"
 }
