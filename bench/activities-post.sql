@@ -28,22 +28,23 @@ SELECT o.* FROM organizations o JOIN chain c ON o.id = c.id ORDER BY c.depth;
 SELECT id, created_at, updated_at, organization_id, key, name_nb, name_en, bufdir_category, reportable,
     requires_evidence, default_duration_minutes, is_active, sort_order FROM activity_types WHERE id = :tid;
 SELECT rule_key, parameters FROM bufdir_counting_rules WHERE reporting_year = 2025;
--- a finalised Bufdir period over the day? (ClosedPeriods.contains: the lineage in 16 parameters, unused ones a
--- UUID no organisation has, as the app binds NULL)
-SELECT 1 AS closed FROM bufdir_reports
-WHERE organization_id IN (:l1, :l2, :l3, :l4, :l5, :l6, :l7, :l8, :l9, :l10, :l11, :l12, :l13, :l14, :l15, :l16)
-    AND status IN ('finalized', 'submitted') AND period_start <= '2025-10-01' AND period_end >= '2025-10-01'
-LIMIT 1;
 -- the insert, which is also the client-id check (a client id used before inserts nothing, and the handler then
--- reads the original instead), and the audit append: the append moves the checkpoint row on (its row lock
--- serialises appenders until the commit) and inserts the entry in one statement (AuditLog.append)
+-- reads the original instead) and the closed-period check (a day in a finalised Bufdir period of the lineage inserts
+-- nothing: the lineage in 16 parameters, unused ones a UUID no organisation has, as the app binds NULL); then the
+-- audit append, which moves the checkpoint row on (its row lock serialises appenders until the commit) and inserts
+-- the entry in one statement (AuditLog.append)
 INSERT INTO activities (id, created_at, updated_at, organization_id, mentor_id, registered_by_id,
     contact_id, activity_type_id, client_id, occurred_at, duration_minutes, participant_count, place,
     channel, country_code, municipality_code, summary_ciphertext, key_version, status, counts_for_bufdir,
     bufdir_reason)
-VALUES (gen_random_uuid(), now(), now(), :org, :uid, :uid, NULL, :tid, gen_random_uuid(), '2025-10-01T10:00:00Z',
+SELECT gen_random_uuid(), now(), now(), :org, :uid, :uid, NULL, :tid, gen_random_uuid(), '2025-10-01T10:00:00Z',
     60, 1, NULL, NULL, 'NO', NULL, decode(md5(random()::text) || md5(random()::text), 'hex'), 1, 'registered', true,
-    NULL)
+    NULL
+WHERE NOT EXISTS (
+    SELECT 1 FROM bufdir_reports
+    WHERE organization_id IN (:l1, :l2, :l3, :l4, :l5, :l6, :l7, :l8, :l9, :l10, :l11, :l12, :l13, :l14, :l15, :l16)
+        AND status IN ('finalized', 'submitted') AND period_start <= '2025-10-01' AND period_end >= '2025-10-01'
+)
 ON CONFLICT (organization_id, client_id) DO NOTHING
 RETURNING id;
 WITH head AS (

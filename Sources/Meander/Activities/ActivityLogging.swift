@@ -77,17 +77,9 @@ enum ActivityLogging {
             activity.summaryCiphertext = sealed
             activity.keyVersion = FieldCipher.keyVersion(of: sealed)
         }
-
-        if try await ClosedPeriods.contains(body.occurredAt, lineage: lineage, on: db) {
-            // A retry of an upload made before the period closed still gets its original.
-            if let existing = try await find(clientID: clientID, in: organizationID, on: db) {
-                return try await replay(
-                    existing, of: activity, type: type, summary: body.summary, request: request, on: db)
-            }
-            throw AppError(.conflict, "That date lies in a finalised Bufdir period, which is read-only.")
-        }
+        let lineageIDs = try ClosedPeriods.lineageIDs(lineage)
         let inserted = try await db.identityTransaction { transaction in
-            guard try await insert(activity, on: transaction) else { return false }
+            guard try await insert(activity, unlessClosedIn: lineageIDs, on: transaction) else { return false }
             try await AuditLog.append(
                 AuditEvent(
                     "activity.created", request: request, organizationID: organizationID,
@@ -102,23 +94,30 @@ enum ActivityLogging {
         }
         guard inserted else {
             // The client id was used before, or by a concurrent upload that has now committed: answer as a retry.
-            guard let existing = try await find(clientID: clientID, in: organizationID, on: db) else {
-                throw AppError(.conflict, "The client_id \(clientID.uuidString.lowercased()) is taken; use a new one.")
+            // That holds in a period closed since, too: a retry of an upload made before it closed gets its original.
+            if let existing = try await find(clientID: clientID, in: organizationID, on: db) {
+                return try await replay(
+                    existing, of: activity, type: type, summary: body.summary, request: request, on: db)
             }
-            return try await replay(existing, of: activity, type: type, summary: body.summary, request: request, on: db)
+            if try await ClosedPeriods.contains(body.occurredAt, lineage: lineage, on: db) {
+                throw AppError(.conflict, "That date lies in a finalised Bufdir period, which is read-only.")
+            }
+            throw AppError(.conflict, "The client_id \(clientID.uuidString.lowercased()) is taken; use a new one.")
         }
         return Logged(activity: activity, created: true, summary: body.summary, type: type)
     }
 
     /// Inserts a new activity with one plain statement and marks the model as saved, unless the organisation has
-    /// one with its `client_id` already (or a concurrent upload of it commits first): then nothing is written and
-    /// the answer is `false`. Fluent's `create` enumerates the model's properties by reflection on every call, a
-    /// cost the logging path pays on every request. `Activity.id` must be set.
-    static func insert(_ activity: Activity, on db: any Database) async throws -> Bool {
+    /// one with its `client_id` already (or a concurrent upload of it commits first), or its day lies in a closed
+    /// Bufdir period of `lineageIDs` (nearest first): then nothing is written and the answer is `false`. Fluent's
+    /// `create` enumerates the model's properties by reflection on every call, a cost the logging path pays on
+    /// every request. `Activity.id` must be set.
+    static func insert(_ activity: Activity, unlessClosedIn lineageIDs: [UUID], on db: any Database) async throws -> Bool {
         let now = Date()
         activity.createdAt = now
         activity.updatedAt = now
-        guard try await InsertActivityStatement(activity: activity, now: now).first(on: db) != nil else { return false }
+        let statement = InsertActivityStatement(activity: activity, now: now, lineageIDs: lineageIDs)
+        guard try await statement.first(on: db) != nil else { return false }
         activity.$id.exists = true
         return true
     }
@@ -278,4 +277,5 @@ actor BufdirRulesCache {
         byYear[year] = loaded
         return loaded
     }
+
 }

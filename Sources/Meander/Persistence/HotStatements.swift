@@ -136,8 +136,9 @@ struct ActivityByClientIDStatement: SharedStatement {
     }
 }
 
-/// A new activity, unless the organisation has one with its client id (`ActivityLogging.insert`): the new id, or no
-/// row.
+/// A new activity, unless the organisation has one with its client id or the day lies in a closed Bufdir period of
+/// its lineage (`ActivityLogging.insert`): the new id, or no row. The closed-period check rides along in the insert
+/// (a round trip fewer on every upload); only when nothing was written is it asked on its own, to tell which.
 struct InsertActivityStatement: SharedStatement {
     static let name = "meander.insert_activity"
 
@@ -148,13 +149,18 @@ struct InsertActivityStatement: SharedStatement {
             contact_id, activity_type_id, client_id, occurred_at, duration_minutes, participant_count, place,
             channel, country_code, municipality_code, summary_ciphertext, key_version, status, counts_for_bufdir,
             bufdir_reason)
-        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+        SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
+        WHERE NOT EXISTS (
+            SELECT 1 FROM bufdir_reports WHERE \(ClosedPeriodStatement.condition(firstParameter: 21))
+        )
         ON CONFLICT (organization_id, client_id) DO NOTHING
         RETURNING id
         """
 
     let activity: Activity
     let now: Date
+    /// The organisation's lineage, nearest first.
+    let lineageIDs: [UUID]
 
     var values: [StatementValue] {
         [
@@ -165,7 +171,7 @@ struct InsertActivityStatement: SharedStatement {
             .text(activity.countryCode), .text(activity.municipalityCode), .bytes(activity.summaryCiphertext),
             .integer(activity.keyVersion), .text(activity.status.rawValue), .flag(activity.countsForBufdir),
             .text(activity.bufdirReason),
-        ]
+        ] + ClosedPeriodStatement.values(lineageIDs, day: ClosedPeriods.day(of: activity.occurredAt))
     }
 
     static func decode(_ row: any SQLRow) throws -> UUID {
@@ -229,21 +235,27 @@ struct ClosedPeriodStatement: SharedStatement {
 
     static let maxLineage = 16
 
-    static let sql = """
-        SELECT 1 AS closed FROM bufdir_reports
-        WHERE organization_id IN (\((1...maxLineage).map { "$\($0)" }.joined(separator: ", ")))
-            AND status IN ('finalized', 'submitted')
-            AND period_start <= $\(maxLineage + 1) AND period_end >= $\(maxLineage + 1)
-        LIMIT 1
-        """
+    static let sql = "SELECT 1 AS closed FROM bufdir_reports WHERE \(condition(firstParameter: 1)) LIMIT 1"
+
+    /// The `bufdir_reports` condition, its lineage in `maxLineage` parameters from `firstParameter` on and the day
+    /// in the one after them (`values(_:day:)` gives them).
+    static func condition(firstParameter first: Int) -> String {
+        let day = first + maxLineage
+        return """
+            organization_id IN (\((first..<day).map { "$\($0)" }.joined(separator: ", ")))
+                AND status IN ('finalized', 'submitted') AND period_start <= $\(day) AND period_end >= $\(day)
+            """
+    }
+
+    /// The values of `condition(firstParameter:)`: the lineage padded with NULL, then the day (`yyyy-MM-dd`).
+    static func values(_ organizationIDs: [UUID], day: String) -> [StatementValue] {
+        (0..<maxLineage).map { .uuid(organizationIDs.indices.contains($0) ? organizationIDs[$0] : nil) } + [.text(day)]
+    }
 
     let organizationIDs: [UUID]
     let day: String
 
-    var values: [StatementValue] {
-        (0..<Self.maxLineage).map { .uuid(organizationIDs.indices.contains($0) ? organizationIDs[$0] : nil) }
-            + [.text(day)]
-    }
+    var values: [StatementValue] { Self.values(organizationIDs, day: day) }
 
     static func decode(_ row: any SQLRow) throws -> Int {
         try row.decode(column: "closed", as: Int.self)

@@ -71,6 +71,40 @@ struct ActivitiesAPITests {
         }
     }
 
+    @Test("the answer follows the stored rules of the activity's year, and says when there are none")
+    func judgedByTheYearsStoredRules() async throws {
+        try await withTestApp { app in
+            // given: a stricter group rule for 2026 only
+            let world = try await ActivityWorld.make(app)
+            let group = try await ActivityWorld.typeID(app, "group_meeting")
+            let rule = try #require(
+                try await BufdirCountingRule.query(on: app.db).filter(\.$reportingYear == 2026)
+                    .filter(\.$ruleKey == "group_activity").first())
+            rule.parameters = #"{"min_participants":5,"min_minutes":60}"#
+            try await rule.save(on: app.db)
+            func log(_ occurredAt: String) async throws -> View {
+                try await Self.create(
+                    app, world.mentor,
+                    ActivityWorld.body(
+                        organization: world.tree.chapterA1, type: group, occurredAt: occurredAt, minutes: 90,
+                        participants: 4)
+                ).decode(View.self)
+            }
+
+            // when: the same group of 4 in three years
+            let in2025 = try await log("2025-05-05T10:00:00Z")
+            let in2026 = try await log("2026-05-05T10:00:00Z")
+            let in2019 = try await log("2019-05-05T10:00:00Z")
+
+            // then
+            #expect(in2025.eligibility.counts)
+            #expect(in2026.eligibility.reason == "too_few_participants")
+            #expect(in2026.eligibility.reportingYear == 2026)
+            #expect(in2019.eligibility.reason == "no_rules_for_year")
+            #expect(in2019.eligibility.counts == false)
+        }
+    }
+
     @Test("offline retries: the same client_id and content returns the original; other content is 409")
     func clientIDs() async throws {
         try await withTestApp { app in
@@ -393,6 +427,7 @@ struct ActivitiesAPITests {
             #expect(retried.status == .ok)
             #expect(try retried.decode(View.self).id == old.id)
             #expect(late.status == .conflict)
+            #expect(String(decoding: late.body, as: UTF8.self).contains("finalised Bufdir period"))
             #expect(edit.status == .conflict)
             #expect(delete.status == .conflict)
             #expect(move.status == .conflict)
