@@ -277,5 +277,4 @@ actor BufdirRulesCache {
         byYear[year] = loaded
         return loaded
     }
-
 }
