@@ -64,6 +64,8 @@ enum MigrationList {
             UpdateBufdirReportingForExports(),
             // the audit checkpoint keeps the hash it moved on from (one-statement appends on PostgreSQL)
             UpdateAuditChainHeadPreviousHash(),
+            // the activity list's order as an index, and what the planner must know about mentors' organisations
+            UpdateActivityListIndexes(),
         ]
     }
 }
