@@ -50,7 +50,7 @@ extension APIHandler {
                 or.group(.and) { and in and.filter(\.$occurredAt == occurredAt).filter(\.$id < id) }
             }
         }
-        let rows = try await builder.sort(\.$occurredAt, .descending).sort(\.$id, .descending).limit(limit + 1).all()
+        let rows = try await builder.sort(\.$occurredAt, .descending).sort(\.$id, .descending).limit(limit + 1).allPlain()
         let page = Array(rows.prefix(limit))
         let next =
             rows.count > limit

@@ -1,12 +1,14 @@
 import FluentKit
 import FluentSQL
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 import Vapor
 
 @testable import Meander
 
-/// `Organization(plainRow:)` and `ActivityType(plainRow:)` read what Fluent reads, column for column.
+/// `Organization(plainRow:)`, `ActivityType(plainRow:)` and `Activity(plainOutput:)` read what Fluent reads, column for
+/// column.
 @Suite("Plain-row models")
 struct PlainRowsTests {
     @Test("the plain columns are exactly the models' database fields")
@@ -53,6 +55,48 @@ struct PlainRowsTests {
         }
     }
 
+    @Test("a plainly read activity reads every field Fluent reads, and equals what Fluent decodes")
+    func activityMatchesFluent() async throws {
+        try await withTestApp { app in
+            // given: an activity with the optional fields set that need no other records, and values other than
+            // the defaults (deleted, so the query includes deleted rows)
+            let tree = try await IdentityFixtures.tree(app)
+            let mentor = try await IdentityFixtures.user(app, email: "kari@example.no", roles: [(.peerMentor, tree.chapterA1)])
+            let approver = try await IdentityFixtures.user(
+                app, email: "per@example.no", roles: [(.coordinator, tree.chapterA1)])
+            let type = try #require(try await ActivityType.query(on: app.db).filter(\.$key == "home_visit").first())
+            let activity = Activity(
+                id: UUID(), organizationID: try tree.chapterA1.requireID(), mentorID: try mentor.requireID(),
+                activityTypeID: try type.requireID(), occurredAt: Date(timeIntervalSince1970: 1_760_000_000.25),
+                durationMinutes: 95, registeredByID: try approver.requireID(), contactID: nil, clientID: UUID(),
+                participantCount: 4, place: "Kafé", channel: .video, countryCode: "SE", municipalityCode: "5501",
+                status: .rejected)
+            activity.summaryCiphertext = Data([0, 1, 2, 254, 255])
+            activity.keyVersion = 3
+            activity.rejectionReason = "Mangler deltakerliste"
+            activity.$approvedBy.id = try approver.requireID()
+            activity.approvedAt = Date(timeIntervalSince1970: 1_760_100_000.5)
+            activity.countsForBufdir = false
+            activity.bufdirReason = "outside_norway"
+            try await activity.create(on: app.db)
+            try await activity.delete(on: app.db)
+            let query = Activity.query(on: app.db).withDeleted().filter(\.$id == activity.id!)
+
+            // when
+            let plain = try #require(try await query.allPlain().first)
+            let fluent = try #require(try await query.first())
+            let read = NIOLockedValueBox<Set<String>>([])
+            try await query.run { output in
+                _ = try? Activity(plainOutput: KeyRecorder(base: output.qualifiedSchema(space: nil, Activity.schema), read: read))
+            }
+
+            // then
+            #expect(read.withLockedValue { $0 } == Set(Activity.keys.map(\.description)))
+            #expect(Self.values(of: plain) == Self.values(of: fluent))
+            #expect(plain.$id.exists && plain.deletedAt != nil && plain.channel == .video && plain.status == .rejected)
+        }
+    }
+
     /// Every property's value, in declaration order, as text (dates to the millisecond).
     static func values(of model: some Model) -> [String] {
         model.properties.map { property in
@@ -63,5 +107,24 @@ struct PlainRowsTests {
             case nil: "nil"
             }
         }
+    }
+}
+
+/// A `DatabaseOutput` that notes which keys are read.
+private struct KeyRecorder: DatabaseOutput {
+    let base: any DatabaseOutput
+    let read: NIOLockedValueBox<Set<String>>
+
+    var description: String { base.description }
+
+    func schema(_ schema: String) -> any DatabaseOutput { KeyRecorder(base: base.schema(schema), read: read) }
+
+    func contains(_ key: FieldKey) -> Bool { base.contains(key) }
+
+    func decodeNil(_ key: FieldKey) throws -> Bool { try base.decodeNil(key) }
+
+    func decode<T: Decodable>(_ key: FieldKey, as type: T.Type) throws -> T {
+        read.withLockedValue { _ = $0.insert(key.description) }
+        return try base.decode(key, as: type)
     }
 }
