@@ -14,13 +14,15 @@ WHERE s.id = :sid AND s.user_id = :uid;
 -- the reach: the subtree of the mentor's chapter (twice: permission check and mentor reach)
 SELECT id FROM organizations WHERE parent_id IN (:org);
 SELECT id FROM organizations WHERE parent_id IN (:org);
--- the page
+-- the page (Fluent adds the soft-delete condition with the time of the request)
 SELECT * FROM activities
 -- (Fluent writes an empty IN as 1 = 0: a mentor has no staff organisations)
-WHERE deleted_at IS NULL AND (1 = 0 OR (organization_id IN (:org) AND mentor_id = :uid))
+WHERE (1 = 0 OR (organization_id IN (:org) AND mentor_id = :uid)) AND (deleted_at IS NULL OR deleted_at > now())
 ORDER BY occurred_at DESC, id DESC LIMIT 51;
--- its evidence state
-SELECT * FROM activity_types WHERE requires_evidence = true
-    AND id IN (SELECT DISTINCT activity_type_id FROM activities WHERE mentor_id = :uid);
-SELECT * FROM activity_attachments WHERE deleted_at IS NULL AND activity_id IN (
-    SELECT id FROM activities WHERE mentor_id = :uid AND deleted_at IS NULL ORDER BY occurred_at DESC, id DESC LIMIT 50);
+-- its evidence state: the app names the page's types and ids in IN lists; here the page is read again inside
+SELECT * FROM activity_types WHERE requires_evidence = true AND id IN (
+    SELECT activity_type_id FROM activities WHERE organization_id IN (:org) AND mentor_id = :uid
+    AND (deleted_at IS NULL OR deleted_at > now()) ORDER BY occurred_at DESC, id DESC LIMIT 50);
+SELECT * FROM activity_attachments WHERE (deleted_at IS NULL OR deleted_at > now()) AND activity_id IN (
+    SELECT id FROM activities WHERE organization_id IN (:org) AND mentor_id = :uid
+    AND (deleted_at IS NULL OR deleted_at > now()) ORDER BY occurred_at DESC, id DESC LIMIT 50);
