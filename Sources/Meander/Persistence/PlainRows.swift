@@ -3,7 +3,8 @@ import FluentSQL
 import Foundation
 import NIOConcurrencyHelpers
 
-/// Models read column by column from a plain SQL row, for the queries every request runs.
+/// Models read column by column from a plain SQL row (or, for the activity list, from a Fluent query's output), for
+/// the queries every request runs.
 ///
 /// Fluent fills a model by enumerating its properties through reflection on every row, which costs more than the
 /// query itself on the activity-logging path. These initialisers name each column once instead; a test compares
@@ -99,6 +100,9 @@ extension Activity {
 extension QueryBuilder where Model == Activity {
     /// `all()`, with each row read by `Activity(plainOutput:)` instead of Fluent's reflection. No eager loading.
     func allPlain() async throws -> [Activity] {
+        guard eagerLoaders.isEmpty else {
+            throw AppError(.internalError, "allPlain() does not eager-load; use all() for a query with `with`.")
+        }
         let rows = NIOLockedValueBox<[Result<Activity, any Error>]>([])
         try await run { output in
             let row = Result {
