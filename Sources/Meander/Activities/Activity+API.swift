@@ -97,6 +97,9 @@ enum ActivityEdit {
             if try await ClosedPeriods.contains(occurredAt, lineage: lineage, on: request.db) {
                 throw AppError(.conflict, "That date lies in a finalised Bufdir period, which is read-only.")
             }
+            // The mentor must have been one on the new day too.
+            try await ActivityLogging.checkMentor(
+                activity.$mentor.id, lineage: lineage, at: occurredAt, on: request.db)
             activity.occurredAt = occurredAt
             changed.append("occurred_at")
         }
@@ -181,7 +184,9 @@ enum ActivityBatch {
             let data = try JSONEncoder().encode(item)
             let clientID = (try? JSONDecoder().decode(ClientIDProbe.self, from: data))?.clientId
             do {
-                let body = try decode(data, schema: schema, index: index)
+                let body = try decode(
+                    data, schema: schema, index: index,
+                    context: ValidationContext(config: request.application.meander.config))
                 let logged = try await ActivityLogging.create(body, request: request, rules: rules)
                 let view = try await ActivityView.make(logged.activity, summary: logged.summary, on: request.db)
                 if logged.created { created += 1 } else { replayed += 1 }
@@ -190,10 +195,11 @@ enum ActivityBatch {
                         index: Int32(index), clientId: view.clientId, outcome: logged.created ? .created : .replayed,
                         status: logged.created ? 201 : 200, activity: view))
             } catch let error as AppError {
+                let rooted = error.rootingFieldPointers(at: "/items/\(index)").concealingExistence()
                 results.append(
                     .init(
-                        index: Int32(index), clientId: clientID, outcome: outcome(of: error),
-                        status: Int32(error.status.code), problem: problem(error, request: request)))
+                        index: Int32(index), clientId: clientID, outcome: outcome(of: rooted),
+                        status: Int32(rooted.status.code), problem: problem(rooted, request: request)))
             }
         }
         return .init(results: results, created: Int32(created), replayed: Int32(replayed), failed: Int32(items.count - created - replayed))
@@ -206,11 +212,11 @@ enum ActivityBatch {
 
     /// Checks one item against the `ActivityCreate` schema (errors named `/items/N/...`) and decodes it.
     private static func decode(
-        _ data: Data, schema: OpenAPIContract.Schema, index: Int
+        _ data: Data, schema: OpenAPIContract.Schema, index: Int, context: ValidationContext
     ) throws -> Components.Schemas.ActivityCreate {
         let value = try JSONDecoder().decode(JSONValue.self, from: data)
         var errors: [AppError.FieldError] = []
-        SchemaValidator.validate(value, against: schema, at: "/items/\(index)", errors: &errors)
+        SchemaValidator.validate(value, against: schema, at: "/items/\(index)", context: context, errors: &errors)
         guard errors.isEmpty else { throw AppError.validation(errors) }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in

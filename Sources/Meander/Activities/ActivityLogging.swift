@@ -54,7 +54,9 @@ enum ActivityLogging {
             guard isStaff else {
                 throw AppError(.forbidden, "Only coordinators and admins log activities on a mentor's behalf.")
             }
-            try await checkMentor(mentorID, lineage: lineage, on: db)
+            try await checkMentor(mentorID, lineage: lineage, at: body.occurredAt, on: db)
+        } else {
+            try checkMentor(principal, lineage: lineage)
         }
         let type = try await activityType(body.activityTypeId, lineage: lineage, requireActive: true, on: db)
         let contactID = try await contact(
@@ -211,11 +213,30 @@ enum ActivityLogging {
         return type
     }
 
-    /// The mentor a coordinator logs for: a live peer-mentor role here or above, through an active membership.
-    static func checkMentor(_ mentorID: UUID, lineage: [Organization], on db: any Database) async throws {
+    /// The answer when the named mentor holds no peer-mentor role: an activity is a peer mentor's work, so a
+    /// coordinator or admin without that role cannot be its mentor, not even their own.
+    static let notAMentor = AppError(
+        .notAMentor,
+        "The mentor of an activity must hold a peer-mentor role in its organisation, or one above it, on that day.",
+        fieldErrors: [
+            .init(field: "/mentor_id", code: "not_a_mentor", message: "This person is not a peer mentor here.")
+        ])
+
+    /// The caller logging their own work: a live peer-mentor role here or above, from the grants already loaded
+    /// with the session (no query on the logging path).
+    static func checkMentor(_ principal: Principal, lineage: [Organization]) throws {
+        let ids = Set(lineage.compactMap(\.id))
+        guard principal.grants.contains(where: { $0.role == .peerMentor && $0.organizationID.map(ids.contains) == true })
+        else { throw notAMentor }
+    }
+
+    /// The mentor a coordinator logs for: a peer-mentor role here or above that was not revoked by the activity's
+    /// day (`date`), through a membership that is active (paused: 409) and has not ended.
+    static func checkMentor(_ mentorID: UUID, lineage: [Organization], at date: Date, on db: any Database) async throws {
         let lineageIDs = lineage.compactMap(\.id)
         let roles = try await UserRole.query(on: db)
-            .filter(\.$user.$id == mentorID).filter(\.$role == .peerMentor).filter(\.$revokedAt == nil)
+            .filter(\.$user.$id == mentorID).filter(\.$role == .peerMentor)
+            .group(.or) { live in live.filter(\.$revokedAt == nil).filter(\.$revokedAt > date) }
             .filter(\.$organization.$id ~~ lineageIDs)
             .all()
         let memberships = try await OrganizationMembership.query(on: db)
@@ -223,9 +244,7 @@ enum ActivityLogging {
             .filter(\.$organization.$id ~~ roles.compactMap { $0.$organization.id })
             .all()
         guard memberships.contains(where: { $0.status == .active || $0.status == .paused }) else {
-            throw AppError.validation([
-                .init(field: "/mentor_id", code: "not_a_mentor", message: "This person is not a peer mentor here.")
-            ])
+            throw notAMentor
         }
         guard memberships.contains(where: { $0.status == .active }) else {
             throw AppError(.conflict, "The mentor's membership is paused: no new work can be logged for them.")

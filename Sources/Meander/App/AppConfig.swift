@@ -64,6 +64,11 @@ public struct AppConfig: Sendable, Equatable {
     public var storage: Storage = .local(directory: "")
     /// `MEANDER_MAX_UPLOAD_SIZE`: the largest evidence file accepted, in bytes (default 15 MB).
     public var maxUploadSize: Int = 15_000_000
+    /// `MEANDER_ACTIVITY_EARLIEST_DATE`: the earliest day an activity may be logged for (default 2000-01-01, UTC).
+    public var activityEarliestDate: Date = Date(timeIntervalSince1970: 946_684_800)
+    /// `MEANDER_ACTIVITY_FUTURE_MARGIN_HOURS`: how far past now an activity may be dated, for device clocks that run
+    /// ahead (default 24 hours).
+    public var activityFutureMargin: TimeInterval = 24 * 3_600
 
     /// Where evidence files are kept.
     public enum Storage: Sendable, Equatable {
@@ -237,6 +242,17 @@ extension AppConfig {
         }
 
         let maxUploadSize = positiveInt("MEANDER_MAX_UPLOAD_SIZE", default: 15_000_000, max: 1 << 30)
+        let futureMarginHours = positiveInt("MEANDER_ACTIVITY_FUTURE_MARGIN_HOURS", default: 24, max: 24 * 31)
+        var activityEarliestDate = Date(timeIntervalSince1970: 946_684_800)
+        if let raw = value("MEANDER_ACTIVITY_EARLIEST_DATE") {
+            if RFC3339.isFullDate(Array(raw.utf8)), let date = RFC3339.date(from: raw + "T00:00:00Z"),
+                date.timeIntervalSince1970 >= 0
+            {
+                activityEarliestDate = date
+            } else {
+                problems.append("MEANDER_ACTIVITY_EARLIEST_DATE: '\(raw)' is not a date (YYYY-MM-DD) from 1970 on")
+            }
+        }
         var storage = Storage.local(directory: dataDirectory + "/files")
         switch value("MEANDER_STORAGE")?.lowercased() ?? "local" {
         case "local":
@@ -323,6 +339,8 @@ extension AppConfig {
         config.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         config.demoPassword = demoPassword
         config.maxUploadSize = maxUploadSize
+        config.activityFutureMargin = TimeInterval(futureMarginHours) * 3_600
+        config.activityEarliestDate = activityEarliestDate
         config.storage = storage
         config.previousMasterKeys = previousMasterKeys
         return config

@@ -32,7 +32,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
             RequestLoggingMiddleware(level: .info),
             MetricsMiddleware(metrics: app.meander.metrics),
             NoStoreMiddleware(),
-            ProblemMiddleware(routes: app.routes),
+            ProblemMiddleware(routes: app.routes, contract: contract),
+            RequestSizeMiddleware(),
             BodyLimitMiddleware(maxBodySize: config.maxBodySize, maxUploadSize: config.maxUploadSize),
             AccessMiddleware(contract: contract),
             IdempotencyMiddleware(

@@ -10,6 +10,7 @@ public struct AppError: Error, Sendable, Equatable {
         case invalidCursor = "invalid_cursor"
         case malformedJSON = "malformed_json"
         case validationFailed = "validation_failed"
+        case notAMentor = "not_a_mentor"
         case unauthorized
         case forbidden
         case notFound = "not_found"
@@ -18,6 +19,8 @@ public struct AppError: Error, Sendable, Equatable {
         case conflict
         case payloadTooLarge = "payload_too_large"
         case unsupportedMediaType = "unsupported_media_type"
+        case uriTooLong = "uri_too_long"
+        case headersTooLarge = "headers_too_large"
         case unprocessable
         case rateLimited = "rate_limited"
         case internalError = "internal_error"
@@ -25,7 +28,7 @@ public struct AppError: Error, Sendable, Equatable {
 
         var status: HTTPResponseStatus {
             switch self {
-            case .badRequest, .invalidParameter, .invalidCursor, .malformedJSON, .validationFailed: .badRequest
+            case .badRequest, .invalidParameter, .invalidCursor, .malformedJSON, .validationFailed, .notAMentor: .badRequest
             case .unauthorized: .unauthorized
             case .forbidden: .forbidden
             case .notFound: .notFound
@@ -34,6 +37,8 @@ public struct AppError: Error, Sendable, Equatable {
             case .conflict: .conflict
             case .payloadTooLarge: .payloadTooLarge
             case .unsupportedMediaType: .unsupportedMediaType
+            case .uriTooLong: .uriTooLong
+            case .headersTooLarge: .requestHeaderFieldsTooLarge
             case .unprocessable: .unprocessableEntity
             case .rateLimited: .tooManyRequests
             case .internalError: .internalServerError
@@ -48,6 +53,7 @@ public struct AppError: Error, Sendable, Equatable {
             case .invalidCursor: "Invalid pagination cursor"
             case .malformedJSON: "Malformed JSON"
             case .validationFailed: "Validation failed"
+            case .notAMentor: "Not a peer mentor"
             case .unauthorized: "Authentication required"
             case .forbidden: "Forbidden"
             case .notFound: "Not found"
@@ -56,6 +62,8 @@ public struct AppError: Error, Sendable, Equatable {
             case .conflict: "Conflict"
             case .payloadTooLarge: "Payload too large"
             case .unsupportedMediaType: "Unsupported media type"
+            case .uriTooLong: "URI too long"
+            case .headersTooLarge: "Request headers too large"
             case .unprocessable: "Unprocessable request"
             case .rateLimited: "Too many requests"
             case .internalError: "Internal server error"
@@ -82,12 +90,48 @@ public struct AppError: Error, Sendable, Equatable {
     public var fieldErrors: [FieldError]
     /// Extra response headers, such as `Allow` or `Retry-After`.
     public var headers: [(String, String)]
+    /// A 404 about a record the caller can see (its stored file is gone), whose detail may stand. Every other 404 of
+    /// an operation is answered with one text whatever its cause (see `concealingExistence(path:)`).
+    public var isAboutVisibleRecord = false
 
     public init(_ code: Code, _ detail: String? = nil, fieldErrors: [FieldError] = [], headers: [(String, String)] = []) {
         self.code = code
         self.detail = detail
         self.fieldErrors = fieldErrors
         self.headers = headers
+    }
+
+    /// A 404 about a record the caller can see, such as its stored file being gone; its detail is kept.
+    public static func goneFromVisibleRecord(_ detail: String) -> AppError {
+        var error = AppError(.notFound, detail)
+        error.isAboutVisibleRecord = true
+        return error
+    }
+
+    /// The detail of every concealed 404.
+    static let concealedDetail = "Nothing here is within your reach: no such record, or not one you may see."
+
+    /// The same 404 whether the record does not exist or lies outside the caller's reach, so that an id tells an
+    /// outsider nothing: the detail is one fixed text and no field names the id. Other errors pass unchanged.
+    func concealingExistence() -> AppError {
+        guard code == .notFound, !isAboutVisibleRecord else { return self }
+        return AppError(.notFound, Self.concealedDetail, headers: headers)
+    }
+
+    /// The same error with its body-field pointers rooted at `prefix` (an item of a batch: `/items/3`), so that every
+    /// pointer of every answer is document-rooted. Parameter names (no leading `/`) and pointers already under
+    /// `prefix` are left as they are.
+    func rootingFieldPointers(at prefix: String) -> AppError {
+        var copy = self
+        copy.fieldErrors = fieldErrors.map { error in
+            var error = error
+            if error.field == prefix || error.field.hasPrefix(prefix + "/") || !error.field.hasPrefix("/") {
+                return error
+            }
+            error.field = error.field == "/" ? prefix : prefix + error.field
+            return error
+        }
+        return copy
     }
 
     public var status: HTTPResponseStatus { code.status }

@@ -1,4 +1,6 @@
 import OpenAPIRuntime
+import PostgresNIO
+import SQLiteNIO
 import Vapor
 
 /// Turns every error into an RFC 9457 `application/problem+json` response with a stable `code`.
@@ -6,23 +8,54 @@ import Vapor
 /// This is the only place errors become HTTP: handlers throw `AppError`, and errors from Vapor (unknown routes,
 /// body limits), from the OpenAPI runtime (bad parameters, wrong content types, undecodable JSON) and anything
 /// unexpected (500, logged without request data) are all mapped here.
+///
+/// Every 404 of a documented operation is concealed (`AppError.concealingExistence`): a record that does not exist
+/// and one outside the caller's reach answer the same bytes, apart from `instance` and `request_id`.
 struct ProblemMiddleware: AsyncMiddleware {
     let routes: Routes
+    let contract: OpenAPIContract
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         do {
             return try await next.respond(to: request)
         } catch {
-            let appError = Self.appError(for: error, request: request, routes: routes)
+            var appError = Self.appError(for: error, request: request, routes: routes)
+            if request.contractOperation(in: contract) != nil {
+                appError = appError.concealingExistence()
+            }
             if appError.code == .internalError {
-                // The error text may quote request data, so it goes to the log at error level only as its type.
+                // The error text may quote request data: the log gets its type and, for a database error, the
+                // SQLSTATE and the server's message with quoted values cut out; never the bound values.
                 let underlying = (error as? ServerError)?.underlyingError ?? error
-                request.logger.error(
-                    "unhandled error", metadata: ["error_type": .string(String(reflecting: type(of: underlying)))])
+                var metadata: Logger.Metadata = ["error_type": .string(String(reflecting: type(of: underlying)))]
+                for (key, value) in Self.databaseFacts(of: underlying) { metadata[key] = .string(value) }
+                request.logger.error("unhandled error", metadata: metadata)
                 request.logger.debug("unhandled error detail", metadata: ["error": .string(String(describing: error))])
             }
             return Self.response(for: appError, request: request)
         }
+    }
+
+    /// The SQLSTATE (PostgreSQL) or result code (SQLite) and the message of a database error, for the log.
+    static func databaseFacts(of error: any Error) -> [String: String] {
+        switch error {
+        case let error as PSQLError:
+            var facts = ["db_error": String(describing: error.code)]
+            if let state = error.serverInfo?[.sqlState] { facts["sqlstate"] = state }
+            if let message = error.serverInfo?[.message] { facts["db_message"] = redactingValues(message) }
+            return facts
+        case let error as SQLiteError:
+            return ["db_error": String(describing: error.reason), "db_message": redactingValues(error.message)]
+        default:
+            return [:]
+        }
+    }
+
+    /// A server message with the values it quotes cut out: PostgreSQL quotes the input after a colon
+    /// (`invalid input syntax for type uuid: "…"`); names of constraints and types stay.
+    static func redactingValues(_ message: String) -> String {
+        guard let range = message.range(of: #":\s*"[^"]*"\s*$"#, options: .regularExpression) else { return message }
+        return message.replacingCharacters(in: range, with: #": "…""#)
     }
 
     /// Renders an `AppError` as problem+json.
@@ -118,6 +151,8 @@ struct ProblemMiddleware: AsyncMiddleware {
             case .conflict: .conflict
             case .payloadTooLarge: .payloadTooLarge
             case .unsupportedMediaType: .unsupportedMediaType
+            case .uriTooLong: .uriTooLong
+            case .requestHeaderFieldsTooLarge: .headersTooLarge
             case .unprocessableEntity: .unprocessable
             case .tooManyRequests: .rateLimited
             case .serviceUnavailable: .serviceUnavailable

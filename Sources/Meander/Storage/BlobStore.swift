@@ -55,7 +55,7 @@ enum BlobStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What an API client sees: the storage details stay in the server's log.
     var appError: AppError {
         switch self {
-        case .notFound: AppError(.notFound, "The file is no longer stored.")
+        case .notFound: AppError.goneFromVisibleRecord("The file is no longer stored.")
         case .invalidKey, .misconfigured: AppError(.internalError, "File storage failed. Quote the request id when reporting it.")
         case .unavailable: AppError(.serviceUnavailable, "File storage is unavailable; try again later.")
         }

@@ -193,7 +193,7 @@ struct ActivitiesAPITests {
             #expect(result.results.map(\.outcome) == [.created, .invalid, .invalid, .replayed, .conflict, .notFound, .invalid, .created])
             #expect(result.results.map(\.status) == [201, 400, 400, 200, 409, 404, 400, 201])
             #expect(result.results[1].problem?.errors?.map(\.field) == ["/items/1/duration_minutes"])
-            #expect(result.results[2].problem?.errors?.map(\.field) == ["/activity_type_id"])
+            #expect(result.results[2].problem?.errors?.map(\.field) == ["/items/2/activity_type_id"])
             #expect((result.created, result.replayed, result.failed) == (2, 1, 5))
             #expect(try await Activity.query(on: app.db).count() == 2)
         }

@@ -19,30 +19,50 @@ struct ContractValidationMiddleware: AsyncMiddleware {
                 headers: [("Allow", literal.joined(separator: ", "))])
         }
         if let operation = request.contractOperation(in: contract) {
-            try validateParameters(of: operation, request)
-            try validateBody(of: operation, request)
+            let context = ValidationContext(config: request.application.meander.config)
+            try validateParameters(of: operation, request, context: context)
+            try validateBody(of: operation, request, context: context)
         }
         return try await next.respond(to: request)
     }
 
-    private func validateParameters(of operation: OpenAPIContract.Operation, _ request: Request) throws {
+    private func validateParameters(
+        of operation: OpenAPIContract.Operation, _ request: Request, context: ValidationContext
+    ) throws {
         var errors: [AppError.FieldError] = []
         let query = Self.queryItems(request.url.query)
         for parameter in operation.parameters {
+            let values: [String]
             switch parameter.location {
             case .path:
                 guard let value = request.parameters.get(parameter.name) else { continue }
-                SchemaValidator.validateParameter([value], name: parameter.name, schema: parameter.schema, errors: &errors)
+                values = [value]
             case .query:
-                guard let values = query[parameter.name] else {
+                guard let given = query[parameter.name] else {
                     if parameter.required {
                         errors.append(.init(field: parameter.name, code: "required", message: "This parameter is required."))
                     }
                     continue
                 }
-                SchemaValidator.validateParameter(values, name: parameter.name, schema: parameter.schema, errors: &errors)
-            case .header, .cookie:
+                values = given
+            case .header:
+                let given = request.headers[parameter.name]
+                guard !given.isEmpty else { continue }
+                values = given
+            case .cookie:
                 continue
+            }
+            SchemaValidator.validateParameter(
+                values, name: parameter.name, schema: parameter.schema, context: context, errors: &errors)
+        }
+        // Query parameters the operation does not declare are ignored, but their text is held to the same rule.
+        for (name, given) in query.sorted(by: { $0.key < $1.key })
+        where !operation.parameters.contains(where: { $0.location == .query && $0.name == name }) {
+            for value in [name] + given {
+                if let error = TextRule.violation(in: value, schema: [:], at: name) {
+                    errors.append(error)
+                    break
+                }
             }
         }
         guard errors.isEmpty else {
@@ -51,7 +71,9 @@ struct ContractValidationMiddleware: AsyncMiddleware {
         }
     }
 
-    private func validateBody(of operation: OpenAPIContract.Operation, _ request: Request) throws {
+    private func validateBody(
+        of operation: OpenAPIContract.Operation, _ request: Request, context: ValidationContext
+    ) throws {
         guard !operation.requestBodies.isEmpty else { return }
         let body = request.body.data
         let isEmpty = (body?.readableBytes ?? 0) == 0
@@ -76,7 +98,7 @@ struct ContractValidationMiddleware: AsyncMiddleware {
             throw AppError(.malformedJSON, "The request body is not valid JSON.")
         }
         var errors: [AppError.FieldError] = []
-        SchemaValidator.validate(value, against: schema, at: "/", errors: &errors)
+        SchemaValidator.validate(value, against: schema, at: "/", context: context, errors: &errors)
         guard errors.isEmpty else { throw AppError.validation(errors) }
     }
 

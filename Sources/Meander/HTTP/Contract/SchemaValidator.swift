@@ -7,15 +7,23 @@ import Foundation
 ///
 /// The generated server code decodes types but enforces none of these constraints; doing it here, from the same
 /// document, gives every bad field its own error and keeps the contract and the checks in step.
+///
+/// Two rules hold for every string of every request, whatever its schema says (see `TextRule`): no NUL, and no other
+/// C0 control character unless the field is marked `x-multiline: true` (where tab, line feed and carriage return
+/// are allowed). Two Meander extensions bound dates and years that a fixed `minimum` cannot (see `DateRange`):
+/// `x-date-range` on `date`/`date-time` strings and `x-year-range` on integer years.
 enum SchemaValidator {
     typealias Schema = OpenAPIContract.Schema
 
     /// Validates `value` and appends one error per bad field, named by its JSON pointer.
-    static func validate(_ value: JSONValue, against schema: Schema, at pointer: String, errors: inout [AppError.FieldError]) {
+    static func validate(
+        _ value: JSONValue, against schema: Schema, at pointer: String, context: ValidationContext = .init(),
+        errors: inout [AppError.FieldError]
+    ) {
         let before = errors.count
         if let allOf = schema["allOf"] as? [any Sendable] {
             for case let part as Schema in allOf {
-                validate(value, against: part, at: pointer, errors: &errors)
+                validate(value, against: part, at: pointer, context: context, errors: &errors)
             }
         }
         for key in ["anyOf", "oneOf"] {
@@ -23,7 +31,7 @@ enum SchemaValidator {
             let passes = options.contains { option in
                 guard let option = option as? Schema else { return false }
                 var scratch: [AppError.FieldError] = []
-                validate(value, against: option, at: pointer, errors: &scratch)
+                validate(value, against: option, at: pointer, context: context, errors: &scratch)
                 return scratch.isEmpty
             }
             if !passes {
@@ -31,6 +39,10 @@ enum SchemaValidator {
             }
         }
         guard errors.count == before else { return }
+        if case .string(let string) = value, let error = TextRule.violation(in: string, schema: schema, at: pointer) {
+            errors.append(error)
+            return
+        }
 
         let types = allowedTypes(schema)
         if let types, !types.contains(value.typeName), !(value.typeName == "integer" && types.contains("number")) {
@@ -48,13 +60,13 @@ enum SchemaValidator {
         }
         switch value {
         case .string(let string):
-            validateString(string, schema: schema, pointer: pointer, errors: &errors)
+            validateString(string, schema: schema, pointer: pointer, context: context, errors: &errors)
         case .integer, .number:
-            validateNumber(value, schema: schema, pointer: pointer, errors: &errors)
+            validateNumber(value, schema: schema, pointer: pointer, context: context, errors: &errors)
         case .array(let items):
-            validateArray(items, schema: schema, pointer: pointer, errors: &errors)
+            validateArray(items, schema: schema, pointer: pointer, context: context, errors: &errors)
         case .object(let object):
-            validateObject(object, schema: schema, pointer: pointer, errors: &errors)
+            validateObject(object, schema: schema, pointer: pointer, context: context, errors: &errors)
         case .null, .bool:
             break
         }
@@ -62,20 +74,28 @@ enum SchemaValidator {
 
     /// Converts a raw parameter value to JSON by the schema's type, then validates it.
     static func validateParameter(
-        _ raw: [String], name: String, schema: Schema, errors: inout [AppError.FieldError]
+        _ raw: [String], name: String, schema: Schema, context: ValidationContext = .init(),
+        errors: inout [AppError.FieldError]
     ) {
+        // A parameter is one line whatever its type: a control character fails before any conversion.
+        for value in raw {
+            if let error = TextRule.violation(in: value, schema: [:], at: name) {
+                errors.append(error)
+                return
+            }
+        }
         let types = allowedTypes(schema) ?? ["string"]
         if types.contains("array") {
             let itemSchema = schema["items"] as? Schema ?? [:]
             let values = raw.map { convert($0, to: allowedTypes(itemSchema) ?? ["string"]) }
-            validate(.array(values), against: schema, at: name, errors: &errors)
+            validate(.array(values), against: schema, at: name, context: context, errors: &errors)
             return
         }
         guard raw.count <= 1 else {
             errors.append(.init(field: name, code: "invalid_value", message: "Give this parameter once."))
             return
         }
-        validate(convert(raw.first ?? "", to: types), against: schema, at: name, errors: &errors)
+        validate(convert(raw.first ?? "", to: types), against: schema, at: name, context: context, errors: &errors)
     }
 
     private static func convert(_ raw: String, to types: Set<String>) -> JSONValue {
@@ -92,7 +112,8 @@ enum SchemaValidator {
     }
 
     private static func validateString(
-        _ string: String, schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+        _ string: String, schema: Schema, pointer: String, context: ValidationContext,
+        errors: inout [AppError.FieldError]
     ) {
         let length = string.count
         if let minimum = schema["minLength"] as? Int, length < minimum {
@@ -115,6 +136,14 @@ enum SchemaValidator {
         }
         if let format = schema["format"] as? String, !matchesFormat(string, format) {
             errors.append(.init(field: pointer, code: "invalid_format", message: "Must be a valid \(format)."))
+            return
+        }
+        if let name = schema["x-date-range"] as? String {
+            guard let range = DateRange(rawValue: name) else {
+                errors.append(.init(field: pointer, code: "invalid_value", message: "Unknown x-date-range '\(name)'."))
+                return
+            }
+            if let error = range.violation(string, at: pointer, context: context) { errors.append(error) }
         }
     }
 
@@ -137,9 +166,24 @@ enum SchemaValidator {
     }
 
     private static func validateNumber(
-        _ value: JSONValue, schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+        _ value: JSONValue, schema: Schema, pointer: String, context: ValidationContext,
+        errors: inout [AppError.FieldError]
     ) {
         guard let number = value.numericValue else { return }
+        if let name = schema["x-year-range"] as? String {
+            guard let range = YearRange(rawValue: name) else {
+                errors.append(.init(field: pointer, code: "invalid_value", message: "Unknown x-year-range '\(name)'."))
+                return
+            }
+            let years = range.years(context: context)
+            if number < Double(years.lowerBound) || number > Double(years.upperBound) {
+                errors.append(
+                    .init(
+                        field: pointer, code: "out_of_range",
+                        message: "Must be a year from \(years.lowerBound) to \(years.upperBound) (\(range.meaning))."))
+                return
+            }
+        }
         var lower = (schema["minimum"] as? Int).map(Double.init) ?? schema["minimum"] as? Double
         var upper = (schema["maximum"] as? Int).map(Double.init) ?? schema["maximum"] as? Double
         switch schema["format"] as? String {
@@ -164,7 +208,8 @@ enum SchemaValidator {
     }
 
     private static func validateArray(
-        _ items: [JSONValue], schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+        _ items: [JSONValue], schema: Schema, pointer: String, context: ValidationContext,
+        errors: inout [AppError.FieldError]
     ) {
         if let minimum = schema["minItems"] as? Int, items.count < minimum {
             errors.append(.init(field: pointer, code: "too_short", message: "Must have at least \(minimum) item(s)."))
@@ -178,15 +223,19 @@ enum SchemaValidator {
                 break
             }
         }
-        if let itemSchema = schema["items"] as? Schema {
-            for (index, item) in items.enumerated() {
-                validate(item, against: itemSchema, at: "\(pointer)/\(index)", errors: &errors)
+        let itemSchema = schema["items"] as? Schema
+        for (index, item) in items.enumerated() {
+            if let itemSchema {
+                validate(item, against: itemSchema, at: "\(pointer)/\(index)", context: context, errors: &errors)
+            } else {
+                TextRule.scan(item, at: "\(pointer)/\(index)", errors: &errors)
             }
         }
     }
 
     private static func validateObject(
-        _ object: [String: JSONValue], schema: Schema, pointer: String, errors: inout [AppError.FieldError]
+        _ object: [String: JSONValue], schema: Schema, pointer: String, context: ValidationContext,
+        errors: inout [AppError.FieldError]
     ) {
         let base = pointer == "/" ? "" : pointer
         let properties = schema["properties"] as? Schema ?? [:]
@@ -201,12 +250,18 @@ enum SchemaValidator {
         }
         for name in object.keys.sorted() {
             let value = object[name]!
-            if let propertySchema = properties[name] as? Schema {
-                validate(value, against: propertySchema, at: "\(base)/\(name)", errors: &errors)
+            let field = "\(base)/\(TextRule.escapedPointerToken(name))"
+            if let error = TextRule.violation(in: name, schema: [:], at: field) {
+                errors.append(error)
+            } else if let propertySchema = properties[name] as? Schema {
+                validate(value, against: propertySchema, at: field, context: context, errors: &errors)
             } else if schema["additionalProperties"] as? Bool == false {
-                errors.append(.init(field: "\(base)/\(name)", code: "unknown_field", message: "This field is not allowed."))
+                errors.append(.init(field: field, code: "unknown_field", message: "This field is not allowed."))
             } else if let additional = schema["additionalProperties"] as? Schema {
-                validate(value, against: additional, at: "\(base)/\(name)", errors: &errors)
+                validate(value, against: additional, at: field, context: context, errors: &errors)
+            } else {
+                // A free-form value: no schema to check, but its text still reaches the database.
+                TextRule.scan(value, at: field, errors: &errors)
             }
         }
     }
