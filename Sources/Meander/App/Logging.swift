@@ -32,20 +32,21 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         var record: [String: Any] = [
             "time": Date.now.formatted(.iso8601),
-            "level": level.rawValue,
+            "level": event.level.rawValue,
             "label": label,
-            "message": message.description,
-            "source": source,
+            "message": event.message.description,
+            "source": event.source,
         ]
-        let merged = metadata.merging(explicit ?? [:]) { _, new in new }
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for (key, value) in merged {
             record[key] = Self.plain(value)
+        }
+        // Only the error's type: its text can quote the data it failed on.
+        if let error = event.error {
+            record["error_type"] = String(reflecting: type(of: error))
         }
         guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
         FileHandle.standardOutput.write(data + Data("\n".utf8))

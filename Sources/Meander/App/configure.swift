@@ -46,12 +46,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         on: transport, serverURL: URL(string: "/")!,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
 
-    app.asyncCommands.use(MigrateCommand(), as: "migrate")
-    app.asyncCommands.use(SeedCommand(), as: "seed")
-    app.asyncCommands.use(DemoCommand(), as: "demo")
-    app.asyncCommands.use(AuditCommand(), as: "audit")
-    app.asyncCommands.use(BufdirCommand(), as: "bufdir")
-    app.asyncCommands.use(KeysCommand(), as: "keys")
+    MeanderCommands.register(on: app)
 }
 
 private func configureDatabase(_ app: Application, config: AppConfig) throws {

@@ -2,7 +2,9 @@ import Fluent
 import Vapor
 
 /// `meander audit <subcommand>`: tools for the tamper-evident audit log.
-struct AuditCommand: AsyncCommandGroup {
+struct AuditCommand: OperatorCommandGroup {
+    var summary: String { "Tools for the tamper-evident audit log." }
+
     var help: String {
         """
         Tools for the tamper-evident audit log. `meander audit verify` prints "valid: N entries, head <hash>" and \
@@ -10,22 +12,24 @@ struct AuditCommand: AsyncCommandGroup {
         """
     }
 
-    var commands: [String: any AnyAsyncCommand] {
-        ["verify": AuditVerifyCommand()]
+    var subcommands: [(name: String, command: any OperatorCommand)] {
+        [("verify", AuditVerifyCommand())]
     }
 }
 
 /// `meander audit verify`: walks the chain and names the first bad sequence number.
-struct AuditVerifyCommand: AsyncCommand {
+struct AuditVerifyCommand: OperatorCommand {
     struct Signature: CommandSignature {}
 
-    /// Thrown for a broken chain, so that the process exits non-zero.
-    struct ChainInvalid: Error, CustomStringConvertible {
+    /// Thrown for a broken chain, so that the process exits non-zero (the command has printed the bad entry).
+    struct ChainInvalid: ReportedError, CustomStringConvertible {
         let sequence: Int64
         let problem: String
 
         var description: String { "The audit chain is invalid at sequence \(sequence): \(problem)" }
     }
+
+    var summary: String { "Recompute the audit chain: the entry count and head hash, or the first bad entry (exit 1)." }
 
     var help: String {
         """

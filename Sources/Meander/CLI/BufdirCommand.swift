@@ -3,7 +3,9 @@ import Foundation
 import Vapor
 
 /// `meander bufdir <subcommand>`: the Bufdir report from the command line.
-struct BufdirCommand: AsyncCommandGroup {
+struct BufdirCommand: OperatorCommandGroup {
+    var summary: String { "The yearly Bufdir report: export, finalise, counting rules." }
+
     var help: String {
         """
         The yearly Bufdir report: export it (the same export, audit and files as the API's one-click export), \
@@ -11,12 +13,12 @@ struct BufdirCommand: AsyncCommandGroup {
         """
     }
 
-    var commands: [String: any AnyAsyncCommand] {
+    var subcommands: [(name: String, command: any OperatorCommand)] {
         [
-            "export": BufdirExportCommand(),
-            "finalize": BufdirFinalizeCommand(),
-            "rules": BufdirRulesCommand(),
-            "rejudge": BufdirRejudgeCommand(),
+            ("export", BufdirExportCommand()),
+            ("finalize", BufdirFinalizeCommand()),
+            ("rules", BufdirRulesCommand()),
+            ("rejudge", BufdirRejudgeCommand()),
         ]
     }
 
@@ -51,7 +53,7 @@ struct BufdirCommand: AsyncCommandGroup {
 }
 
 /// `meander bufdir export --org <id> --year 2026 --format xlsx --out file`.
-struct BufdirExportCommand: AsyncCommand {
+struct BufdirExportCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Option(name: "org", help: "The organisation: its UUID or its 9-digit organisation number.")
         var organization: String?
@@ -71,6 +73,10 @@ struct BufdirExportCommand: AsyncCommand {
         @Option(name: "period-end", help: "Last day, yyyy-MM-dd, within the year (default 31 December).")
         var periodEnd: String?
     }
+
+    var summary: String { "Export an organisation's report for a year (csv, xlsx, json or zip), with progress." }
+
+    var requiredOptions: [String] { ["org", "year", "out"] }
 
     var help: String {
         """
@@ -99,8 +105,8 @@ struct BufdirExportCommand: AsyncCommand {
                 files: app.meander.files, temporaryDirectory: FileManager.default.temporaryDirectory, logger: app.logger,
                 progress: { done, total in progress.update("export \(format.rawValue)", done: done, total: total) })
         } catch let failure as JobFailure {
-            context.console.error("Export failed: \(failure.message) (recorded as export \(failure.result["export_id"] ?? "?"))")
-            throw AppError(.internalError, failure.message)
+            throw AppError(
+                .internalError, "export failed: \(failure.message) (recorded as export \(failure.result["export_id"] ?? "?"))")
         }
         guard let key = audit.storageKey else { throw AppError(.internalError, "The export stored no file.") }
         let destination = URL(fileURLWithPath: out)
@@ -121,7 +127,7 @@ struct BufdirExportCommand: AsyncCommand {
 }
 
 /// `meander bufdir finalize --org <id> --year 2026`.
-struct BufdirFinalizeCommand: AsyncCommand {
+struct BufdirFinalizeCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Option(name: "org", help: "The organisation: its UUID or its 9-digit organisation number.")
         var organization: String?
@@ -129,6 +135,10 @@ struct BufdirFinalizeCommand: AsyncCommand {
         @Option(name: "year", help: "The reporting year.")
         var year: Int?
     }
+
+    var summary: String { "Finalise an organisation's report for a calendar year (the year becomes read-only)." }
+
+    var requiredOptions: [String] { ["org", "year"] }
 
     var help: String {
         "Finalise an organisation's report for a calendar year: recompute, freeze, hash, and close the period."
@@ -147,7 +157,7 @@ struct BufdirFinalizeCommand: AsyncCommand {
 }
 
 /// `meander bufdir rules --year 2026 [--set rules.json]`.
-struct BufdirRulesCommand: AsyncCommand {
+struct BufdirRulesCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Option(name: "year", help: "The reporting year.")
         var year: Int?
@@ -155,6 +165,10 @@ struct BufdirRulesCommand: AsyncCommand {
         @Option(name: "set", help: "A JSON file {\"rules\": [...]} as for PUT /api/v1/bufdir-rules/{year}; replaces the year's rules.")
         var set: String?
     }
+
+    var summary: String { "Print a year's counting rules, or replace them (--set) and re-judge the year." }
+
+    var requiredOptions: [String] { ["year"] }
 
     var help: String {
         """
@@ -207,11 +221,15 @@ struct BufdirRulesCommand: AsyncCommand {
 }
 
 /// `meander bufdir rejudge --year 2026`.
-struct BufdirRejudgeCommand: AsyncCommand {
+struct BufdirRejudgeCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Option(name: "year", help: "The reporting year.")
         var year: Int?
     }
+
+    var summary: String { "Judge every activity of a year again with its stored counting rules." }
+
+    var requiredOptions: [String] { ["year"] }
 
     var help: String { "Judge every activity of a year again with that year's stored counting rules." }
 

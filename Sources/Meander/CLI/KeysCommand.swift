@@ -3,7 +3,9 @@ import Foundation
 import Vapor
 
 /// `meander keys <subcommand>`: the master and data keys behind encryption at rest.
-struct KeysCommand: AsyncCommandGroup {
+struct KeysCommand: OperatorCommandGroup {
+    var summary: String { "The master and data keys behind encryption at rest." }
+
     var help: String {
         """
         Encryption keys at rest. To rotate the master key: on every node set the new key as MEANDER_MASTER_KEY and \
@@ -12,24 +14,25 @@ struct KeysCommand: AsyncCommandGroup {
         """
     }
 
-    var commands: [String: any AnyAsyncCommand] {
+    var subcommands: [(name: String, command: any OperatorCommand)] {
         [
-            "rotate": KeysRotateCommand(),
-            "status": KeysStatusCommand(),
-            "rotate-data-key": KeysRotateDataKeyCommand(),
+            ("status", KeysStatusCommand()),
+            ("rotate", KeysRotateCommand()),
+            ("rotate-data-key", KeysRotateDataKeyCommand()),
         ]
     }
 }
 
 /// `meander keys rotate`: re-wraps every data key under the current master key.
-struct KeysRotateCommand: AsyncCommand {
+struct KeysRotateCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Option(name: "batch-size", help: "Data keys re-wrapped per batch (default 100).")
         var batchSize: Int?
     }
 
-    /// Thrown when some data keys could not be re-wrapped, so that the process exits non-zero.
-    struct RotationIncomplete: Error, CustomStringConvertible {
+    /// Thrown when some data keys could not be re-wrapped, so that the process exits non-zero (the command has
+    /// printed which).
+    struct RotationIncomplete: ReportedError, CustomStringConvertible {
         let summary: FieldCipher.RewrapSummary
 
         var description: String {
@@ -37,6 +40,8 @@ struct KeysRotateCommand: AsyncCommand {
             return "Master key rotation is incomplete: \(unknown) data key(s) under an unknown master key, \(summary.failed) failed."
         }
     }
+
+    var summary: String { "Re-wrap every data key under the current MEANDER_MASTER_KEY (online, re-runnable)." }
 
     var help: String {
         """
@@ -85,8 +90,10 @@ struct KeysRotateCommand: AsyncCommand {
 }
 
 /// `meander keys status`: data keys per master key, and which previous master keys can be retired.
-struct KeysStatusCommand: AsyncCommand {
+struct KeysStatusCommand: OperatorCommand {
     struct Signature: CommandSignature {}
+
+    var summary: String { "Data keys per master key, and which previous master keys can be retired." }
 
     var help: String {
         """
@@ -132,11 +139,13 @@ struct KeysStatusCommand: AsyncCommand {
 }
 
 /// `meander keys rotate-data-key <organization-id>`: new writes of one organisation use a fresh data key.
-struct KeysRotateDataKeyCommand: AsyncCommand {
+struct KeysRotateDataKeyCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Argument(name: "organization-id", help: "The organisation's id (UUID).")
         var organizationID: String
     }
+
+    var summary: String { "Give one organisation a new data key version for new writes." }
 
     var help: String {
         "Add a new data key version for one organisation; values sealed under older versions keep opening."

@@ -2,13 +2,19 @@ import Fluent
 import Vapor
 
 /// `meander migrate [--revert]`: brings the schema up to date, or reverts every migration, without prompting.
-struct MigrateCommand: AsyncCommand {
+struct MigrateCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Flag(name: "revert", help: "Revert every applied migration (drops all of Meander's tables).")
         var revert: Bool
     }
 
-    var help: String { "Create or update the database schema (--revert drops it)." }
+    var summary: String { "Create or update the database schema (--revert drops every table)." }
+
+    var help: String {
+        "Create or update the database schema, creating an SQLite file when there is none. --revert drops it."
+    }
+
+    var database: DatabaseNeed { .createsIfAbsent }
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application

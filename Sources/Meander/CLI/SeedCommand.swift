@@ -2,7 +2,7 @@ import Fluent
 import Vapor
 
 /// `meander seed --size small|large [--seed N]`: migrates, then loads the deterministic demo data set.
-struct SeedCommand: AsyncCommand {
+struct SeedCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Option(name: "size", help: "small (default, seconds) or large (40 chapters, 1,000,000 activities).")
         var size: String?
@@ -11,7 +11,11 @@ struct SeedCommand: AsyncCommand {
         var seed: UInt64?
     }
 
-    var help: String { "Load the deterministic demo data set into an empty database." }
+    var summary: String { "Migrate, then load the deterministic demo data set into an empty database." }
+
+    var help: String { "Migrate, then load the deterministic demo data set into an empty database." }
+
+    var database: DatabaseNeed { .createsIfAbsent }
 
     func run(using context: CommandContext, signature: Signature) async throws {
         guard let size = DemoSize(rawValue: signature.size ?? "small") else {
@@ -20,8 +24,8 @@ struct SeedCommand: AsyncCommand {
         let app = context.application
         try await app.autoMigrate()
         guard try await DemoData.isDatabaseEmpty(app.db) else {
-            context.console.print("The database already holds organisations; demo data is only loaded into an empty database.")
-            throw AppError(.conflict, "The database is not empty.")
+            throw AppError(
+                .conflict, "the database already holds organisations; demo data is only loaded into an empty database.")
         }
         let summary = try await DemoData.load(
             into: app.db, size: size, seed: signature.seed ?? DemoDataGenerator.defaultSeed, logger: app.logger,
@@ -31,7 +35,7 @@ struct SeedCommand: AsyncCommand {
 }
 
 /// `meander demo`: migrate, load the demo data if the database is empty, then serve and print the URL.
-struct DemoCommand: AsyncCommand {
+struct DemoCommand: OperatorCommand {
     struct Signature: CommandSignature {
         @Option(name: "hostname", short: "H", help: "Interface to listen on (default 127.0.0.1).")
         var hostname: String?
@@ -40,7 +44,13 @@ struct DemoCommand: AsyncCommand {
         var port: Int?
     }
 
-    var help: String { "Migrate, load demo data if the database is empty, and serve it." }
+    var summary: String { "Migrate, load the demo data if the database is empty, and serve it." }
+
+    var help: String {
+        "Migrate, load the small demo data set if the database is empty, then serve it and print the demo logins."
+    }
+
+    var database: DatabaseNeed { .createsIfAbsent }
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
@@ -71,7 +81,8 @@ struct DemoCommand: AsyncCommand {
         context.console.print("")
         context.console.print("Demo logins, all with the password \(app.meander.config.demoPassword):")
         for login in DemoData.logins {
-            context.console.print("  \(login.email.padding(toLength: 34, withPad: " ", startingAt: 0)) \(login.role)")
+            let role = login.role.padding(toLength: 15, withPad: " ", startingAt: 0)
+            context.console.print("  \(login.email.padding(toLength: 34, withPad: " ", startingAt: 0)) \(role) \(login.organization)")
         }
         context.console.print("Sign in: curl -s http://\(shownHost):\(port)/api/v1/auth/login -H 'Content-Type: application/json' \\")
         context.console.print("  -d '{\"email\":\"\(DemoData.logins[1].email)\",\"password\":\"\(app.meander.config.demoPassword)\"}'")

@@ -165,4 +165,37 @@ struct AppConfigTests {
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         }
     }
+
+    @Test(
+        "finds the database exactly as load() does, without creating anything",
+        arguments: [
+            [:],
+            ["MEANDER_DATA_DIR": "state"],
+            ["MEANDER_DATA_DIR": "/var/lib/meander"],
+            ["DATABASE_URL": "sqlite://db/relative.sqlite"],
+            ["DATABASE_URL": " sqlite:///abs/explicit.sqlite ", "MEANDER_DATA_DIR": "state"],
+        ])
+    func databaseWithoutSideEffects(environment: [String: String]) throws {
+        // given
+        let cwd = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: cwd) }
+
+        // when
+        let found = AppConfig.database(from: environment, workingDirectory: cwd)
+        let createdBefore = try FileManager.default.contentsOfDirectory(atPath: cwd)
+        let loaded = try AppConfig.load(from: environment, workingDirectory: cwd).database
+
+        // then
+        #expect(createdBefore.isEmpty)
+        #expect(found == loaded)
+    }
+
+    @Test("a malformed DATABASE_URL names no database, so that load() reports it")
+    func databaseOfMalformedURL() {
+        // when
+        let found = AppConfig.database(from: ["DATABASE_URL": "foo://x"], workingDirectory: workingDirectory)
+
+        // then
+        #expect(found == nil)
+    }
 }
