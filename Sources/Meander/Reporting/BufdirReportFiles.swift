@@ -28,7 +28,8 @@ enum BufdirReportFiles {
         return try BufdirFigures.encoder.encode(document)
     }
 
-    /// The report as tables: one per breakdown, the sheets of the workbook.
+    /// The report as tables: one per breakdown, the sheets of the workbook and the sections of the CSV. Headings and labels are
+    /// Norwegian (bokmål); numbers stay numbers, and people figures of 1–4 read `<5`.
     static func sheets(_ report: BufdirReport) throws -> [XLSXWorkbook.Sheet] {
         let figures = try BufdirReportLifecycle.figures(of: report).suppressed()
         let minPeople = figures.minPeople
@@ -57,7 +58,7 @@ enum BufdirReportFiles {
                     category.participants.map { .integer($0) }
                     ?? (category.suppressed == nil ? .empty : .text("<\(minPeople)"))
                 return prefix + [
-                    .text(category.category.rawValue), .integer(category.activities), .decimal(category.hours),
+                    .text(label(category.category)), .integer(category.activities), .decimal(category.hours),
                     .integer(category.days), participants, .integer(category.evidenceRequired),
                     .integer(category.evidenceMissing),
                 ]
@@ -88,7 +89,7 @@ enum BufdirReportFiles {
             let cell = organization.figures
             return [
                 .text(organization.organizationId.uuidString.lowercased()), .text(organization.name),
-                .text(organization.kind.rawValue), .integer(organization.depth), .integer(cell.activities),
+                .text(label(organization.kind)), .integer(organization.depth), .integer(cell.activities),
                 .decimal(cell.hours), .integer(cell.days), people(cell.contactsReached, "contacts_reached", in: cell),
                 people(cell.participantsGroup, "participants_group", in: cell),
                 people(cell.activeMentors, "active_mentors", in: cell),
@@ -120,6 +121,27 @@ enum BufdirReportFiles {
         ]
     }
 
+    /// A category as the spreadsheets name it; the JSON export keeps the stable key (`one_to_one`, …).
+    static func label(_ category: ActivityType.BufdirCategory) -> String {
+        switch category {
+        case .oneToOne: "Én-til-én"
+        case .group: "Gruppe"
+        case .course: "Kurs"
+        case .information: "Informasjon"
+        case .event: "Arrangement"
+        case .other: "Annet"
+        }
+    }
+
+    /// An organisation's place in the tree as Norwegian organisations name it; the JSON export keeps the key (`local`, …).
+    static func label(_ kind: Organization.Kind) -> String {
+        switch kind {
+        case .national: "Sentralledd"
+        case .regional: "Regionledd"
+        case .local: "Lokallag"
+        }
+    }
+
     /// The summary rows of a cell (name, value).
     private static func cellRows(
         _ cell: BufdirCell, people: (Int?, String, BufdirCell) -> CSVTable.Cell, optional: (Int?) -> CSVTable.Cell
@@ -143,20 +165,23 @@ enum BufdirReportFiles {
         ]
     }
 
-    /// One CSV of every sheet, in long form: `Ark;Rad;Kolonne;Verdi` would lose Excel's columns, so each sheet's
-    /// rows follow its own header, sheets separated by an empty line, the sheet's name in the first column.
+    /// One CSV of every sheet, for Norwegian Excel: each sheet is a section of its own (its name on one line, its Norwegian column
+    /// headings on the next, then its rows), sections apart by an empty line. Every record has as many fields as the widest section,
+    /// the rest left empty: Excel shows nothing there, and a parser that wants one width throughout (RFC 4180, pandas) reads it.
     static func csv(_ report: BufdirReport) throws -> (data: Data, rowCounts: [String: Int]) {
         let sheets = try sheets(report)
-        let width = sheets.map { $0.header.count }.max() ?? 0
+        let width = sheets.map { sheet in sheet.rows.reduce(sheet.header.count) { max($0, $1.count) } }.max() ?? 1
+        func padded(_ cells: [CSVTable.Cell]) -> [CSVTable.Cell] {
+            cells + Array(repeating: .empty, count: width - cells.count)
+        }
         var rows: [[CSVTable.Cell]] = []
         for sheet in sheets {
-            if !rows.isEmpty { rows.append([]) }
-            rows.append([.text(sheet.name)] + sheet.header.map { CSVTable.Cell.text($0) })
-            rows += sheet.rows.map { [.text(sheet.name)] + $0 }
+            if !rows.isEmpty { rows.append(padded([])) }
+            rows.append(padded([.text(sheet.name)]))
+            rows.append(padded(sheet.header.map { .text($0) }))
+            rows += sheet.rows.map(padded)
         }
-        let header = ["Ark"] + (1...max(width, 1)).map { "Kolonne \($0)" }
-        let table = CSVTable(header: header, rows: rows)
-        return (table.data(), rowCounts(sheets))
+        return (CSVTable(header: [], rows: rows).data(), rowCounts(sheets))
     }
 
     static func rowCounts(_ sheets: [XLSXWorkbook.Sheet]) -> [String: Int] {

@@ -43,7 +43,8 @@ struct BufdirExportTests {
                 #expect(first.exportId != second.exportId, "each export has its own audit record")
                 let audit = try #require(try await BufdirExportAudit.find(UUID(uuidString: first.exportId!), on: app.db))
                 #expect(audit.sha256 == Digest.sha256Hex(one.body) && audit.sizeBytes == one.body.count)
-                let name = "bufdir-\(world.tree.national.apiID.prefix(8))-2025-01-01_2025-12-31"
+                let name =
+                    "bufdir-\(world.tree.national.apiID.prefix(8))-2025-01-01_2025-12-31"
                     + (format == "zip" ? "-bevis.zip" : ".\(format)")
                 #expect(one.headers.first(name: .contentDisposition) == ContentDisposition.attachment(fileName: name))
             }
@@ -54,13 +55,16 @@ struct BufdirExportTests {
                 json: #"{"figure": "totals.minutes", "delta": 15, "reason": "Et møte varte lenger enn ført."}"#)
             try #require(adjusted.status == .created)
             let bundle = try await BufdirWorld.export(app, report: report.id, format: "zip", as: world.admin)
-            let entries = try Self.entries(of: try await BufdirWorld.download(app, export: try #require(bundle.exportId), as: world.admin).body)
+            let entries = try Self.entries(
+                of: try await BufdirWorld.download(app, export: try #require(bundle.exportId), as: world.admin).body)
 
             // then: the bundle carries it, hashed in the manifest; the report's own file is unchanged
             let adjustments = try #require(entries["adjustments.json"])
             #expect(String(decoding: adjustments, as: UTF8.self).contains("\"figure\" : \"totals.minutes\""))
             #expect(String(decoding: try #require(entries["manifest.json"]), as: UTF8.self).contains(Digest.sha256Hex(adjustments)))
-            #expect(Digest.sha256Hex(try #require(entries["report.json"])) == (try #require(try await BufdirReport.find(UUID(uuidString: report.id), on: app.db))).contentSHA256)
+            #expect(
+                Digest.sha256Hex(try #require(entries["report.json"]))
+                    == (try #require(try await BufdirReport.find(UUID(uuidString: report.id), on: app.db))).contentSHA256)
         }
     }
 
@@ -190,6 +194,123 @@ struct BufdirExportTests {
             let text = String(decoding: csv.body, as: UTF8.self)
             #expect(text.contains("Kontakter nådd;<5"))
             #expect(!text.contains("Kontakter nådd;3"))
+        }
+    }
+
+    /// The Norwegian headings of each section, in order, as a Norwegian reader expects them.
+    static let categoryHeadings = [
+        "Kategori", "Aktiviteter", "Timer", "Dager", "Deltakere", "Krever dokumentasjon", "Mangler dokumentasjon",
+    ]
+    /// Every Bufdir category, in the report's order, as a Norwegian reader names it.
+    static let categoryLabels = ["Én-til-én", "Gruppe", "Kurs", "Informasjon", "Arrangement", "Annet"]
+    static let sectionHeadings: [(name: String, headings: [String])] = [
+        ("Oversikt", ["Tall", "Verdi"]),
+        ("Kategorier", categoryHeadings),
+        (
+            "Fylker",
+            [
+                "Fylkesnummer", "Fylke", "Aktiviteter", "Timer", "Dager", "Kontakter nådd", "Deltakere i grupper",
+                "Aktive likepersoner", "Krever dokumentasjon", "Mangler dokumentasjon",
+            ]
+        ),
+        ("Fylker per kategori", ["Fylkesnummer", "Fylke"] + categoryHeadings),
+        (
+            "Organisasjoner",
+            [
+                "Organisasjon-ID", "Navn", "Nivå", "Dybde", "Aktiviteter", "Timer", "Dager", "Kontakter nådd",
+                "Deltakere i grupper", "Aktive likepersoner", "Registrerte likepersoner", "Likepersoner kurset", "Medlemmer",
+                "Arrangementer", "Kursdager", "Lokallag", "Fylker dekket", "Krever dokumentasjon", "Mangler dokumentasjon",
+            ]
+        ),
+        ("Organisasjoner per kategori", ["Organisasjon-ID", "Navn"] + categoryHeadings),
+    ]
+
+    @Test("the CSV is one section per sheet with Norwegian headings, decimal commas and Norwegian labels, one width throughout")
+    func csvForNorwegianExcel() async throws {
+        try await withTestApp { app in
+            // given
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+
+            // when
+            let export = try await BufdirWorld.export(app, report: report.id, format: "csv", as: world.admin)
+            let file = try await BufdirWorld.download(app, export: try #require(export.exportId), as: world.admin)
+
+            // then: UTF-8 with a BOM, and every record as wide as the first
+            #expect(file.headers.contentType?.description.hasPrefix("text/csv") == true)
+            #expect(file.body.starts(with: [0xEF, 0xBB, 0xBF]))
+            let records = try CSVRecords.parse(String(decoding: file.body.dropFirst(3), as: UTF8.self))
+            let width = try #require(records.first).count
+            #expect(width == 19, "the widest section, Organisasjoner")
+            for (number, record) in records.enumerated() {
+                #expect(record.count == width, "record \(number + 1) has \(record.count) fields, not \(width)")
+            }
+
+            // then: sections apart by one empty record, each its name, its headings, then rows no wider than the headings
+            let trimmed = records.map { Array($0.reversed().drop(while: \.isEmpty).reversed()) }
+            let sections = trimmed.split(whereSeparator: \.isEmpty).map(Array.init)
+            #expect(sections.map { $0.first ?? [] } == Self.sectionHeadings.map { [$0.name] })
+            #expect(sections.map { $0.dropFirst().first ?? [] } == Self.sectionHeadings.map(\.headings))
+            for section in sections where section.count > 2 {
+                for row in section.dropFirst(2) {
+                    #expect(!row.isEmpty && row.count <= section[1].count, "\(section[0]): \(row)")
+                }
+            }
+
+            // then: the figures under their headings, categories in Norwegian, hours with a decimal comma
+            func rows(_ name: String) throws -> [[String: String]] {
+                let section = try #require(sections.first { $0.first == [name] })
+                return section.dropFirst(2).map { row in
+                    Dictionary(uniqueKeysWithValues: zip(section[1], row + Array(repeating: "", count: section[1].count - row.count)))
+                }
+            }
+            let categories = try rows("Kategorier")
+            #expect(categories.map { $0["Kategori"] } == Self.categoryLabels)
+            let oneToOne = try #require(categories.first)
+            #expect(oneToOne["Aktiviteter"] == "4" && oneToOne["Timer"] == "3,25", "45 + 60 + 60 + 30 minutes")
+            let group = try #require(categories.first { $0["Kategori"] == "Gruppe" })
+            #expect(group["Aktiviteter"] == "2" && group["Timer"] == "2,75" && group["Deltakere"] == "9")
+            let summary = Dictionary(try rows("Oversikt").map { ($0["Tall"] ?? "", $0["Verdi"] ?? "") }, uniquingKeysWith: { a, _ in a })
+            #expect(summary["Timer"] == "6" && summary["Kontakter nådd"] == "<5" && summary["Rapporteringsår"] == "2025")
+            let levels = try rows("Organisasjoner").map { $0["Nivå"] ?? "" }
+            #expect(levels.first == "Sentralledd" && Set(levels) == ["Sentralledd", "Regionledd", "Lokallag"])
+            #expect(try rows("Fylker per kategori").allSatisfy { Self.categoryLabels.contains($0["Kategori"] ?? "") })
+            #expect(categories.first { $0["Kategori"] == "Kurs" }?["Aktiviteter"] == "0")
+            let fields = records.joined()
+            #expect(!fields.contains { $0.range(of: #"^-?[0-9]+\.[0-9]+$"#, options: .regularExpression) != nil }, "no decimal point")
+            for key in ["one_to_one", "group", "national", "regional", "local", "Kolonne 1", "Ark"] {
+                #expect(!fields.contains(key), "\(key) is not what a Norwegian reader sees")
+            }
+        }
+    }
+
+    @Test("the workbook's sheets carry the same Norwegian headings and labels, and its numbers stay numbers")
+    func xlsxForNorwegianExcel() async throws {
+        try await withTestApp { app in
+            // given
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+
+            // when
+            let export = try await BufdirWorld.export(app, report: report.id, format: "xlsx", as: world.admin)
+            let file = try await BufdirWorld.download(app, export: try #require(export.exportId), as: world.admin)
+
+            // then
+            let entries = try Self.entries(of: file.body)
+            let workbook = String(decoding: try #require(entries["xl/workbook.xml"]), as: UTF8.self)
+            for (index, section) in Self.sectionHeadings.enumerated() {
+                #expect(workbook.contains(#"<sheet name="\#(section.name)" sheetId="\#(index + 1)""#), "\(section.name)")
+                let sheet = String(decoding: try #require(entries["xl/worksheets/sheet\(index + 1).xml"]), as: UTF8.self)
+                let firstRow = try #require(sheet.range(of: #"<row r="1">.*?</row>"#, options: .regularExpression))
+                let headings = sheet[firstRow].matches(of: /<t>([^<]*)<\/t>/).map { String($0.output.1) }
+                #expect(headings == section.headings, "\(section.name)")
+            }
+            let categories = String(decoding: try #require(entries["xl/worksheets/sheet2.xml"]), as: UTF8.self)
+            #expect(
+                categories.contains(
+                    #"<c r="A2" t="inlineStr"><is><t>Én-til-én</t></is></c><c r="B2"><v>4</v></c><c r="C2"><v>3.25</v></c>"#))
+            #expect(categories.contains(#"<c r="A3" t="inlineStr"><is><t>Gruppe</t></is></c>"#))
+            #expect(!categories.contains("one_to_one"))
         }
     }
 

@@ -26,7 +26,7 @@ struct CSVTableTests {
 
         // then
         #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
-        #expect(String(decoding: bytes.dropFirst(3), as: UTF8.self) == "Navn;Antall;Beløp\r\nÅse;3;1.5\r\n;-2;0.75\r\n")
+        #expect(String(decoding: bytes.dropFirst(3), as: UTF8.self) == "Navn;Antall;Beløp\r\nÅse;3;1,5\r\n;-2;0,75\r\n")
     }
 
     @Test func quotesFieldsWithSeparatorQuoteOrLineBreak() {
@@ -46,7 +46,8 @@ struct CSVTableTests {
     @Test func neutralizesFormulas() {
         // given: names as users might type them
         let table = CSVTable(
-            header: [], rows: [[.text("=HYPERLINK(\"http://x\")"), .text("+47 900"), .text("-1"), .text("@SUM(A1)"), .text("Bodø"), .integer(-3)]])
+            header: [],
+            rows: [[.text("=HYPERLINK(\"http://x\")"), .text("+47 900"), .text("-1"), .text("@SUM(A1)"), .text("Bodø"), .integer(-3)]])
 
         // when
         let text = String(decoding: table.data().dropFirst(3), as: UTF8.self)
@@ -70,9 +71,33 @@ struct CSVTableTests {
         #expect(CSVTable.format(value) == expected)
     }
 
-    @Test func writesDecimalsWithFormat() {
-        let table = CSVTable(header: [], rows: [[.decimal(2.005), .decimal(-1234567.0), .decimal(1e-9)]])
-        #expect(String(decoding: table.data().dropFirst(3), as: UTF8.self) == "2.01;-1234567;0\r\n")
+    @Test(arguments: [(1.5, "1,5"), (-2.005, "-2,01"), (12.0, "12"), (0.75, "0,75"), (1234567.891, "1234567,89"), (.nan, "")])
+    func writesCSVDecimalsWithAComma(value: Double, expected: String) {
+        #expect(CSVTable.csvDecimal(value) == expected)
+    }
+
+    @Test func writesDecimalsWithACommaAndNoQuotes() throws {
+        // given
+        let table = CSVTable(header: [], rows: [[.decimal(2.005), .decimal(-1234567.0), .decimal(1e-9), .decimal(0.25)]])
+
+        // when
+        let text = String(decoding: table.data().dropFirst(3), as: UTF8.self)
+
+        // then: as Norwegian Excel reads numbers; `,` is not the separator, so nothing is quoted
+        #expect(text == "2,01;-1234567;0;0,25\r\n")
+        #expect(try CSVRecords.parse(text) == [["2,01", "-1234567", "0", "0,25"]])
+    }
+
+    @Test func readsBackWhatItWrites() throws {
+        // given: every kind of field that needs quoting
+        let fields = ["plain", "a;b", "say \"hi\"", "two\r\nlines", "", "æøå ÆØÅ"]
+        let table = CSVTable(header: fields, rows: [fields.reversed().map { .text($0) }, [.integer(7), .empty, .decimal(1.5)]])
+
+        // when
+        let records = try CSVRecords.parse(String(decoding: table.data().dropFirst(3), as: UTF8.self))
+
+        // then
+        #expect(records == [fields, fields.reversed(), ["7", "", "1,5"]])
     }
 }
 
@@ -118,10 +143,11 @@ struct XLSXWorkbookTests {
 
             // then
             let archive = try Archive(url: url, accessMode: .read)
-            #expect(archive.map(\.path) == [
-                "[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
-                "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml",
-            ])
+            #expect(
+                archive.map(\.path) == [
+                    "[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+                    "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml",
+                ])
             let sheet = try text(of: "xl/worksheets/sheet1.xml", in: archive)
             #expect(sheet.contains(#"<c r="A1" s="1" t="inlineStr"><is><t>Navn</t></is></c>"#))
             #expect(sheet.contains(#"<c r="B2"><v>42</v></c>"#))
@@ -187,10 +213,11 @@ struct XLSXWorkbookTests {
         let sanitized = XLSXWorkbook.sheetNames(names)
 
         // then
-        #expect(sanitized == [
-            "Rapport_2024_ deltakere _alle_", "Rapport_2024_ deltakere _al (2)", "Data", "data (2)", "Sheet", "sitat", "a_b_c_d",
-            "History_", String(repeating: "x", count: 31),
-        ])
+        #expect(
+            sanitized == [
+                "Rapport_2024_ deltakere _alle_", "Rapport_2024_ deltakere _al (2)", "Data", "data (2)", "Sheet", "sitat", "a_b_c_d",
+                "History_", String(repeating: "x", count: 31),
+            ])
         #expect(sanitized.allSatisfy { $0.utf16.count <= 31 })
         try withTemporaryDirectory { directory in
             let url = directory.appendingPathComponent("names.xlsx")
@@ -224,9 +251,10 @@ struct XLSXWorkbookTests {
             try XLSXWorkbook(sheets: [.init(name: "Stor", header: ["n", "tekst", "kvart"], rows: rows)]).write(to: url)
 
             let sheet = try text(of: "xl/worksheets/sheet1.xml", in: Archive(url: url, accessMode: .read))
-            #expect(sheet.hasSuffix(
-                #"<row r="100001"><c r="A100001"><v>99999</v></c><c r="B100001" t="inlineStr"><is><t>rad 99999</t></is></c>"#
-                    + #"<c r="C100001"><v>24999.75</v></c></row></sheetData></worksheet>"#))
+            #expect(
+                sheet.hasSuffix(
+                    #"<row r="100001"><c r="A100001"><v>99999</v></c><c r="B100001" t="inlineStr"><is><t>rad 99999</t></is></c>"#
+                        + #"<c r="C100001"><v>24999.75</v></c></row></sheetData></worksheet>"#))
         }
     }
 
@@ -378,6 +406,55 @@ struct ZipBundleWriterTests {
 }
 
 // MARK: - Helpers
+
+/// A reader of `;`-separated CSV as a spreadsheet reads it (RFC 4180 with `;`), written apart from `CSVTable`: records end with
+/// CRLF, a quoted field may hold `;`, CR, LF and doubled quotes.
+enum CSVRecords {
+    struct Malformed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Every record of `text` (without its BOM), each as its fields.
+    static func parse(_ text: String) throws -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = ""
+        var quoted = false
+        var scalars = Array(text.unicodeScalars)[...]
+        while let scalar = scalars.popFirst() {
+            if quoted {
+                if scalar == "\"" {
+                    if scalars.first == "\"" {
+                        scalars.removeFirst()
+                        field.unicodeScalars.append("\"")
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.unicodeScalars.append(scalar)
+                }
+                continue
+            }
+            switch scalar {
+            case "\"" where field.isEmpty: quoted = true
+            case "\"": throw Malformed(description: "a quote inside the unquoted field '\(field)'")
+            case ";":
+                record.append(field)
+                field = ""
+            case "\r":
+                guard scalars.popFirst() == "\n" else { throw Malformed(description: "a CR without LF after '\(field)'") }
+                record.append(field)
+                records.append(record)
+                (record, field) = ([], "")
+            case "\n": throw Malformed(description: "a bare LF after '\(field)'")
+            default: field.unicodeScalars.append(scalar)
+            }
+        }
+        guard !quoted else { throw Malformed(description: "an unterminated quoted field") }
+        guard record.isEmpty && field.isEmpty else { throw Malformed(description: "a last record without CRLF") }
+        return records
+    }
+}
 
 private func withTemporaryDirectory(_ body: (URL) throws -> Void) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ExportFormatTests-\(UUID().uuidString)")

@@ -1,9 +1,10 @@
 import Foundation
 
 /// A table written as CSV for Norwegian Excel: UTF-8 with a BOM, `;` separated, CRLF line ends, fields quoted when they contain `;`,
-/// `"`, CR or LF (quotes doubled). Numbers are written with `.` never a locale.
+/// `"`, CR or LF (quotes doubled). Decimals are written with a comma (`1,5`), whatever the server's locale.
 ///
-/// Norwegian Excel reads `;` as the list separator and needs the BOM to take the file as UTF-8 (without it `æøå` come out mangled).
+/// Norwegian Excel reads `;` as the list separator and `,` as the decimal point (a `1.5` becomes text, or a date), and needs the
+/// BOM to take the file as UTF-8 (without it `æøå` come out mangled).
 /// The header is the first record unless it is empty; every record, the last one too, ends with CRLF. Rows are written as given,
 /// so a row shorter or longer than the header stays so. Text that Excel would take for a formula (`=`, `+`, `-`, `@`
 /// first) is written with a leading `'`: names typed by users end up in these files.
@@ -11,7 +12,7 @@ struct CSVTable: Sendable {
     var header: [String]
     var rows: [[CSVTable.Cell]]
 
-    /// One field. `decimal` is written by `CSVTable.format(_:)`; `empty` as nothing.
+    /// One field. `decimal` is written by `CSVTable.csvDecimal(_:)`; `empty` as nothing.
     enum Cell: Sendable, Equatable {
         case text(String)
         case integer(Int)
@@ -34,8 +35,9 @@ struct CSVTable: Sendable {
         return Data(bytes)
     }
 
-    /// A decimal as the export formats write it: `.` as the point whatever the locale, never in scientific notation, rounded half away
-    /// from zero to at most two decimals with trailing zeros dropped (`12`, `1.5`, `0.75`, `2.005` → `2.01`, `-0.001` → `0`).
+    /// A decimal as XLSX stores it (and the CSV, with a comma): `.` as the point whatever the locale, never in scientific notation,
+    /// rounded half away from zero to at most two decimals with trailing zeros dropped (`12`, `1.5`, `0.75`, `2.005` → `2.01`,
+    /// `-0.001` → `0`).
     /// NaN and the infinities have no such form and give the empty string.
     ///
     /// It rounds the shortest decimal that reads back as `value` (Swift's `description`), not the binary value: `2.005` is stored as
@@ -73,6 +75,12 @@ struct CSVTable: Sendable {
         return text
     }
 
+    /// A decimal as the CSV writes it: `format(_:)` with a comma for the point (`1,5`, `-2,01`, `12`), as Norwegian Excel reads
+    /// numbers. No quotes are needed: the separator is `;`.
+    static func csvDecimal(_ value: Double) -> String {
+        String(format(value).map { $0 == "." ? "," : $0 })
+    }
+
     /// The digits of the shortest round-tripping decimal for a finite, non-negative `magnitude`, without leading zeros, and how many
     /// of them stand before the point (negative when zeros follow the point first): 0.0075 is `([7, 5], -2)`, 120 is `([1, 2], 3)`.
     private static func shortestDecimalDigits(of magnitude: Double) -> (digits: [UInt8], pointIndex: Int) {
@@ -99,7 +107,7 @@ struct CSVTable: Sendable {
             switch cell {
             case .text(let text): appendField(text, to: &bytes)
             case .integer(let value): bytes.append(contentsOf: String(value).utf8)
-            case .decimal(let value): bytes.append(contentsOf: format(value).utf8)
+            case .decimal(let value): bytes.append(contentsOf: csvDecimal(value).utf8)
             case .empty: break
             }
         }
