@@ -7,18 +7,21 @@ extension APIHandler {
     func listActivities(_ input: Operations.ListActivities.Input) async throws -> Operations.ListActivities.Output {
         let request = try RequestContext.request
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 2)
-        _ = try await request.access.reachableOrganizationIDs()
+        let page = try Keyset.activities.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         let principal = try request.requirePrincipal()
+        // With an organisation: 404 outside the caller's reach, as everywhere. Without: 403 for a caller whose roles
+        // read activities nowhere (the platform admin), as on every list of tenant data.
+        let root = try query.organizationId.map { try APIID.parse($0, parameter: "organization_id") }
+        if let root {
+            try await request.access.authorize(in: root)
+        } else {
+            try request.access.authorizeAnywhere()
+        }
         let reach = try await TenantReach.of(principal, on: request.db)
 
         var staff = reach.staff
         var mentor = reach.mentor
-        if let raw = query.organizationId {
-            let root = try APIID.parse(raw, parameter: "organization")
-            // An organisation outside the caller's reach answers 404, as everywhere.
-            try await request.access.authorize(in: root)
+        if let root {
             let subtree = try await OrganizationTree.subtreeIDs(of: [root], on: request.db)
             staff.formIntersection(subtree)
             mentor.formIntersection(subtree)
@@ -42,22 +45,10 @@ extension APIHandler {
         }
         if let counts = query.countsForBufdir { builder.filter(\.$countsForBufdir == counts) }
         if let missing = query.missingEvidence { ActivityQuery.filterMissingEvidence(builder, missing) }
-        if let cursor {
-            guard let occurredAt = try? Date(cursor.values[0], strategy: .iso8601), let id = UUID(uuidString: cursor.values[1])
-            else { throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.") }
-            builder.group(.or) { or in
-                or.filter(\.$occurredAt < occurredAt)
-                or.group(.and) { and in and.filter(\.$occurredAt == occurredAt).filter(\.$id < id) }
-            }
-        }
-        let rows = try await builder.sort(\.$occurredAt, .descending).sort(\.$id, .descending).limit(limit + 1).allPlain()
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? try page.last.map { PageCursor(values: [$0.occurredAt.formatted(.iso8601), try $0.requireID().uuidString]).encoded }
-            : nil
+        let rows = try await builder.page(page).allPlain()
+        let (activities, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
         // The list leaves the encrypted summary out: reading it is audited, one activity at a time (getActivity).
-        let items = try await ActivityView.make(page, summaries: [:], on: request.db)
+        let items = try await ActivityView.make(activities, summaries: [:], on: request.db)
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 
@@ -233,4 +224,10 @@ enum ActivityReview {
         }
         return reloaded
     }
+}
+
+extension Keyset {
+    /// Activities, newest first: `idx_activities_occurred_at_id`, `idx_activities_mentor_id_occurred_at`.
+    static let activities = Keyset(
+        "listActivities", table: Activity.schema, [.column("occurred_at", .descending)], id: .descending)
 }

@@ -8,8 +8,8 @@ extension APIHandler {
     ) async throws -> Operations.ListActivityTypes.Output {
         let request = try RequestContext.request
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let page = try Keyset.activityTypes(list: "listActivityTypes").page(
+            limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
 
         let builder = ActivityType.query(on: request.db).filter(\.$organization.$id == nil)
         if let category = query.bufdirCategory {
@@ -27,22 +27,9 @@ extension APIHandler {
         if query.includeInactive != true {
             builder.filter(\.$isActive == true)
         }
-        if let cursor {
-            guard let sortOrder = Int(cursor.values[0]) else {
-                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-            }
-            let key = cursor.values[1]
-            builder.group(.or) { or in
-                or.filter(\.$sortOrder > sortOrder)
-                or.group(.and) { and in
-                    and.filter(\.$sortOrder == sortOrder).filter(\.$key > key)
-                }
-            }
-        }
-        let rows = try await builder.sort(\.$sortOrder).sort(\.$key).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? page.last.map { PageCursor(values: [String($0.sortOrder), $0.key]).encoded } : nil
-        return .ok(.init(body: .json(.init(items: try page.map(Components.Schemas.ActivityType.init), nextCursor: next))))
+        let rows = try await builder.page(page).all()
+        let (types, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        return .ok(.init(body: .json(.init(items: try types.map(Components.Schemas.ActivityType.init), nextCursor: next))))
     }
 }
 
@@ -64,5 +51,13 @@ extension Components.Schemas.ActivityType {
             defaultDurationMinutes: Int32(model.defaultDurationMinutes),
             active: model.isActive,
             sortOrder: Int32(model.sortOrder))
+    }
+}
+
+extension Keyset {
+    /// Activity types in their display order: `sort_order`, then `key`, then the id (a global type and an
+    /// organisation's own type may share a key).
+    static func activityTypes(list: String) -> Keyset {
+        Keyset(list, table: ActivityType.schema, [.column("sort_order"), .column("key")], id: .ascending)
     }
 }

@@ -10,8 +10,8 @@ extension APIHandler {
         let organizationID = try APIID.parse(input.path.organizationId, parameter: "organization")
         let lineage = try await request.access.authorize(in: organizationID)
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 3)
+        let page = try Keyset.activityTypes(list: "listOrganizationActivityTypes").page(
+            limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
 
         let owners = lineage.compactMap(\.id)
         let builder = ActivityType.query(on: request.db).group(.or) { or in
@@ -23,24 +23,9 @@ extension APIHandler {
         if let reportable = query.reportable { builder.filter(\.$reportable == reportable) }
         if let requiresEvidence = query.requiresEvidence { builder.filter(\.$requiresEvidence == requiresEvidence) }
         if query.includeInactive != true { builder.filter(\.$isActive == true) }
-        if let cursor {
-            guard let sortOrder = Int(cursor.values[0]), let id = UUID(uuidString: cursor.values[2]) else {
-                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-            }
-            let key = cursor.values[1]
-            builder.group(.or) { or in
-                or.filter(\.$sortOrder > sortOrder)
-                or.group(.and) { and in and.filter(\.$sortOrder == sortOrder).filter(\.$key > key) }
-                or.group(.and) { and in and.filter(\.$sortOrder == sortOrder).filter(\.$key == key).filter(\.$id > id) }
-            }
-        }
-        let rows = try await builder.sort(\.$sortOrder).sort(\.$key).sort(\.$id).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? try page.last.map { PageCursor(values: [String($0.sortOrder), $0.key, try $0.requireID().uuidString]).encoded }
-            : nil
-        return .ok(.init(body: .json(.init(items: try page.map(Components.Schemas.ActivityType.init), nextCursor: next))))
+        let rows = try await builder.page(page).all()
+        let (types, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        return .ok(.init(body: .json(.init(items: try types.map(Components.Schemas.ActivityType.init), nextCursor: next))))
     }
 
     func createActivityType(

@@ -7,25 +7,12 @@ extension APIHandler {
     func listAttachments(_ input: Operations.ListAttachments.Input) async throws -> Operations.ListAttachments.Output {
         let request = try RequestContext.request
         let (activity, _) = try await ActivityQuery.authorized(input.path.activityId, request: request)
-        let limit = try PageCursor.limit(input.query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(input.query.cursor, count: 2)
-        let builder = ActivityAttachment.query(on: request.db).filter(\.$activity.$id == (try activity.requireID()))
-        if let cursor {
-            guard let createdAt = try? Date(cursor.values[0], strategy: .iso8601), let id = UUID(uuidString: cursor.values[1])
-            else { throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.") }
-            builder.group(.or) { or in
-                or.filter(\.$createdAt > createdAt)
-                or.group(.and) { and in and.filter(\.$createdAt == createdAt).filter(\.$id > id) }
-            }
-        }
-        let rows = try await builder.sort(\.$createdAt).sort(\.$id).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? try page.last.map {
-                PageCursor(values: [($0.createdAt ?? Date()).formatted(.iso8601), try $0.requireID().uuidString]).encoded
-            } : nil
-        let items = try await AttachmentView.make(page, on: request.db)
+        let page = try Keyset.attachments.page(
+            limit: input.query.limit.map(Int.init), cursor: input.query.cursor, request: request)
+        let rows = try await ActivityAttachment.query(on: request.db).filter(\.$activity.$id == (try activity.requireID()))
+            .page(page).all()
+        let (attachments, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let items = try await AttachmentView.make(attachments, on: request.db)
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 
@@ -103,7 +90,7 @@ extension APIHandler {
         do {
             bytes = try await files.get(attachment.storageKey)
         } catch BlobStoreError.notFound {
-            throw AppError(.notFound, "The file of this attachment is gone.")
+            throw AppError.goneFromVisibleRecord("The file of this attachment is gone.")
         }
         let body = HTTPBody(bytes)
         let headers = Operations.DownloadAttachment.Output.Ok.Headers(
@@ -179,4 +166,10 @@ enum AttachmentView {
             .trimmingCharacters(in: .whitespaces)
         return clean.isEmpty ? "file" : clean
     }
+}
+
+extension Keyset {
+    /// An activity's attachments, oldest first.
+    static let attachments = Keyset(
+        "listAttachments", table: ActivityAttachment.schema, [.column("created_at", nullable: true)], id: .ascending)
 }

@@ -20,8 +20,7 @@ extension APIHandler {
             try request.access.authorizeAnywhere()
             organizations = try await request.access.reachableOrganizationIDs()
         }
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 1)
+        let page = try Keyset.auditEntries.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         if let organizations, organizations.isEmpty {
             return .ok(.init(body: .json(.init(items: [], nextCursor: nil))))
         }
@@ -51,16 +50,9 @@ extension APIHandler {
         if let to = query.to {
             builder.filter(\.$createdAt < to)
         }
-        if let cursor {
-            guard let sequence = Int64(cursor.values[0]) else {
-                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-            }
-            builder.filter(\.$sequence < sequence)
-        }
-        let rows = try await builder.sort(\.$sequence, .descending).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? page.last.map { PageCursor(values: [String($0.sequence)]).encoded } : nil
-        return .ok(.init(body: .json(.init(items: try page.map(Components.Schemas.AuditEntry.init), nextCursor: next))))
+        let rows = try await builder.page(page).all()
+        let (entries, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        return .ok(.init(body: .json(.init(items: try entries.map(Components.Schemas.AuditEntry.init), nextCursor: next))))
     }
 
     func verifyAuditLog(_ input: Operations.VerifyAuditLog.Input) async throws -> Operations.VerifyAuditLog.Output {
@@ -103,4 +95,10 @@ extension Components.Schemas.AuditVerification {
             valid: result.isValid, entryCount: result.entryCount, headHash: result.headHash,
             firstBadSequence: result.firstBadSequence, problem: result.problem)
     }
+}
+
+extension Keyset {
+    /// Audit entries, newest first: the chain's sequence is unique, the id only completes the general form.
+    static let auditEntries = Keyset(
+        "listAuditEntries", table: AuditLogEntry.schema, [.column("sequence", .descending)], id: .descending)
 }

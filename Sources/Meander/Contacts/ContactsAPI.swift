@@ -7,8 +7,7 @@ extension APIHandler {
     func listContacts(_ input: Operations.ListContacts.Input) async throws -> Operations.ListContacts.Output {
         let request = try RequestContext.request
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 3)
+        let page = try Keyset.contacts.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         // With an organisation: 404 outside the caller's reach, as everywhere. Without: a caller with no role that
         // reads contacts anywhere (the platform admin) is refused outright.
         var scope: UUID?
@@ -56,25 +55,9 @@ extension APIHandler {
         if let q = query.q {
             builder.filter(CaseFoldedMatch.contains(q, in: [(Contact.schema, "first_name"), (Contact.schema, "last_name")]))
         }
-        if let cursor {
-            guard let lastID = UUID(uuidString: cursor.values[2]) else { throw PageCursor.invalid }
-            let (lastName, firstName) = (cursor.values[0], cursor.values[1])
-            builder.group(.or) { or in
-                or.filter(\.$lastName > lastName)
-                or.group(.and) { and in and.filter(\.$lastName == lastName).filter(\.$firstName > firstName) }
-                or.group(.and) { and in
-                    and.filter(\.$lastName == lastName).filter(\.$firstName == firstName).filter(\.$id > lastID)
-                }
-            }
-        }
-        let rows = try await builder.sort(\.$lastName).sort(\.$firstName).sort(\.$id).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? try page.last.map {
-                PageCursor(values: [$0.lastName ?? "", $0.firstName ?? "", try $0.requireID().uuidString]).encoded
-            } : nil
-        let items = try await Components.Schemas.Contact.list(page, reach: reach, on: request.db)
+        let rows = try await builder.page(page).all()
+        let (contacts, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let items = try await Components.Schemas.Contact.list(contacts, reach: reach, on: request.db)
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 
@@ -380,4 +363,11 @@ extension Contact.Status {
         case .archived: self = .archived
         }
     }
+}
+
+extension Keyset {
+    /// Contacts by last name, then first name (either may be missing: those come after the named ones).
+    static let contacts = Keyset(
+        "listContacts", table: Contact.schema, [.column("last_name", nullable: true), .column("first_name", nullable: true)],
+        id: .ascending)
 }

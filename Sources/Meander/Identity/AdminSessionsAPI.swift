@@ -9,8 +9,8 @@ extension APIHandler {
         let query = input.query
         let organizationID = try APIID.parse(query.organizationId, parameter: "organization_id")
         try await request.access.authorize(in: organizationID)
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 1)
+        let page = try Keyset.sessions(list: "listSessions").page(
+            limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         let subtree = try await OrganizationTree.subtreeIDs(of: [organizationID], on: request.db)
         let principal = try request.requirePrincipal()
 
@@ -36,23 +36,9 @@ extension APIHandler {
         if query.includeRevoked != true {
             builder.filter(\.$revokedAt == nil).filter(\.$expiresAt > Date())
         }
-        if let cursor {
-            // Compare with the stored time of the cursor's row, not a copy of it: a timestamp read back from the
-            // database is rounded (SQLite: to the microsecond), and a rounded-up copy would return the row again.
-            guard let lastID = UUID(uuidString: cursor.values[0]) else { throw PageCursor.invalid }
-            let sessions = SQLIdentifier(Session.schema)
-            builder.filter(
-                .sql(
-                    embed: """
-                        (\(sessions).created_at < (SELECT c.created_at FROM \(sessions) c WHERE c.id = \(bind: lastID)) \
-                        OR (\(sessions).created_at = (SELECT c.created_at FROM \(sessions) c WHERE c.id = \(bind: lastID)) \
-                        AND \(sessions).id < \(bind: lastID)))
-                        """))
-        }
-        let rows = try await builder.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? try page.last.map { PageCursor(values: [try $0.requireID().uuidString]).encoded } : nil
-        let items = try page.map { try Components.Schemas.Session($0, currentSessionID: principal.sessionID) }
+        let rows = try await builder.page(page).all()
+        let (sessions, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let items = try sessions.map { try Components.Schemas.Session($0, currentSessionID: principal.sessionID) }
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 

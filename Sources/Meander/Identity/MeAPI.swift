@@ -86,8 +86,8 @@ extension APIHandler {
         let request = try RequestContext.request
         let principal = try request.access.authorizeSelf()
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let page = try Keyset.sessions(list: "listMySessions").page(
+            limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         let now = Date()
         let idleTimeout = request.application.meander.config.sessionIdleTimeout
 
@@ -97,31 +97,13 @@ extension APIHandler {
                 .filter(\.$expiresAt > now)
                 .filter(\.$lastSeenAt > now.addingTimeInterval(-idleTimeout))
         }
-        if let cursor {
-            let position = try SessionCursor(cursor)
-            // Dates come back from SQLite rounded to the microsecond; a band of two microseconds counts as equal.
-            let lower = position.createdAt.addingTimeInterval(-SessionCursor.tolerance)
-            let upper = position.createdAt.addingTimeInterval(SessionCursor.tolerance)
-            builder.group(.or) { or in
-                or.filter(\.$createdAt < lower)
-                or.group(.and) { and in
-                    and.filter(\.$createdAt >= lower).filter(\.$createdAt <= upper).filter(\.$id < position.id)
-                }
-            }
-        }
-        let rows = try await builder.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next: String? =
-            if rows.count > limit, let last = page.last {
-                try SessionCursor(last).encoded
-            } else {
-                nil
-            }
+        let rows = try await builder.page(page).all()
+        let (sessions, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
         return .ok(
             .init(
                 body: .json(
                     .init(
-                        items: try page.map { try Components.Schemas.Session($0, currentSessionID: principal.sessionID) },
+                        items: try sessions.map { try Components.Schemas.Session($0, currentSessionID: principal.sessionID) },
                         nextCursor: next))))
     }
 
@@ -148,28 +130,10 @@ extension APIHandler {
     }
 }
 
-/// The position in a session list, newest first: (created_at, id).
-private struct SessionCursor {
-    static let tolerance: TimeInterval = 0.000_002
-
-    var createdAt: Date
-    var id: UUID
-
-    init(_ cursor: PageCursor) throws {
-        guard let seconds = Double(cursor.values[0]), let id = UUID(uuidString: cursor.values[1]) else {
-            throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-        }
-        createdAt = Date(timeIntervalSince1970: seconds)
-        self.id = id
-    }
-
-    init(_ session: Session) throws {
-        createdAt = session.createdAt ?? session.lastSeenAt
-        id = try session.requireID()
-    }
-
-    var encoded: String {
-        PageCursor(values: [String(createdAt.timeIntervalSince1970), id.uuidString.lowercased()]).encoded
+extension Keyset {
+    /// Sessions, newest first (the caller's own, or an administrator's view of an organisation's).
+    static func sessions(list: String) -> Keyset {
+        Keyset(list, table: Session.schema, [.column("created_at", .descending, nullable: true)], id: .descending)
     }
 }
 

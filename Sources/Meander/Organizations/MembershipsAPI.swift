@@ -11,8 +11,7 @@ extension APIHandler {
         let organizationID = try APIID.parse(input.path.organizationId, parameter: "organizationId")
         try await request.access.authorize(in: organizationID)
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 1)
+        let page = try Keyset.memberships.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
 
         let builder = OrganizationMembership.query(on: request.db)
             .join(User.self, on: \OrganizationMembership.$user.$id == \User.$id)
@@ -36,14 +35,9 @@ extension APIHandler {
                 CaseFoldedMatch.contains(
                     q, in: [(User.schema, "email"), (User.schema, "first_name"), (User.schema, "last_name")]))
         }
-        if let cursor {
-            builder.filter(User.self, \.$email > cursor.values[0])
-        }
-        // E-mail addresses are unique, and a user has one membership per organisation: a total order.
-        let rows = try await builder.sort(User.self, \.$email).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? try page.last.map { PageCursor(values: [try $0.joined(User.self).email]).encoded } : nil
-        let items = try await Components.Schemas.Membership.load(page, on: request.db)
+        let rows = try await builder.page(page).all()
+        let (memberships, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let items = try await Components.Schemas.Membership.load(memberships, on: request.db)
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 
@@ -325,4 +319,15 @@ extension OrganizationMembership.Status {
         case .ended: self = .ended
         }
     }
+}
+
+extension Keyset {
+    /// An organisation's memberships by the member's e-mail address (the users table is joined into the list).
+    static let memberships = Keyset(
+        "listMemberships", table: OrganizationMembership.schema,
+        from: """
+            \(ident: OrganizationMembership.schema) \(ident: Keyset.alias) \
+            JOIN \(ident: User.schema) keyset_user ON keyset_user.id = \(ident: Keyset.alias).user_id
+            """,
+        [.expression("\(ident: User.schema).\(ident: "email")", stored: "keyset_user.email")], id: .ascending)
 }

@@ -9,8 +9,7 @@ extension APIHandler {
     ) async throws -> Operations.ListOrganizations.Output {
         let request = try RequestContext.request
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let page = try Keyset.organizations.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         let reachable = try await request.access.reachableOrganizationIDs()
         if let reachable, reachable.isEmpty {
             return .ok(.init(body: .json(.init(items: [], nextCursor: nil))))
@@ -32,20 +31,10 @@ extension APIHandler {
         if let q = query.q {
             builder.filter(CaseFoldedMatch.contains(q, in: [(Organization.schema, "name")]))
         }
-        if let cursor {
-            guard let lastID = UUID(uuidString: cursor.values[1]) else { throw PageCursor.invalid }
-            let lastName = cursor.values[0]
-            builder.group(.or) { or in
-                or.filter(\.$name > lastName)
-                or.group(.and) { and in and.filter(\.$name == lastName).filter(\.$id > lastID) }
-            }
-        }
-        let rows = try await builder.sort(\.$name).sort(\.$id).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? try page.last.map { PageCursor(values: [$0.name, try $0.requireID().uuidString]).encoded } : nil
-        return .ok(.init(body: .json(.init(items: try page.map(Components.Schemas.Organization.init), nextCursor: next))))
+        let rows = try await builder.page(page).all()
+        let (organizations, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        return .ok(
+            .init(body: .json(.init(items: try organizations.map(Components.Schemas.Organization.init), nextCursor: next))))
     }
 
     func createOrganization(
@@ -344,9 +333,7 @@ enum CaseFoldedMatch {
     }
 }
 
-extension PageCursor {
-    /// The error for a cursor whose values do not parse.
-    static var invalid: AppError {
-        AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-    }
+extension Keyset {
+    /// Organisations by name.
+    static let organizations = Keyset("listOrganizations", table: Organization.schema, [.column("name")], id: .ascending)
 }

@@ -54,8 +54,7 @@ extension APIHandler {
         let request = try RequestContext.request
         let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let page = try Keyset.bufdirExports.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         let reportID = try report.requireID()
         let builder = BufdirExportAudit.query(on: request.db).filter(\.$reportID == reportID)
         if let result = query.result.flatMap({ BufdirExportAudit.Outcome(rawValue: $0.rawValue) }) {
@@ -64,25 +63,10 @@ extension APIHandler {
         if let format = query.format.flatMap({ BufdirExportAudit.Format(rawValue: $0.rawValue) }) {
             builder.filter(\.$format == format)
         }
-        if let cursor {
-            guard let seconds = Double(cursor.values[0]), let id = UUID(uuidString: cursor.values[1]) else {
-                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-            }
-            let at = Date(timeIntervalSince1970: seconds)
-            builder.group(.or) { or in
-                or.filter(\.$createdAt < at)
-                or.group(.and) { and in and.filter(\.$createdAt == at).filter(\.$id < id) }
-            }
-        }
-        let rows = try await builder.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? try page.last.map {
-                PageCursor(values: [String(($0.createdAt ?? Date()).timeIntervalSince1970), try $0.requireID().uuidString]).encoded
-            } : nil
-        let previous = try await BufdirExportView.previousExports(of: page, reportID: reportID, on: request.db)
-        let items = try page.map { try BufdirExportView.make($0, previous: $0.id.flatMap { previous[$0] }) }
+        let rows = try await builder.page(page).all()
+        let (exports, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let previous = try await BufdirExportView.previousExports(of: exports, reportID: reportID, on: request.db)
+        let items = try exports.map { try BufdirExportView.make($0, previous: $0.id.flatMap { previous[$0] }) }
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 
@@ -103,7 +87,7 @@ extension APIHandler {
         let audit = try await BufdirExportView.authorized(input.path.exportId, request: request)
         guard audit.result == .succeeded, let key = audit.storageKey, let format = audit.format,
             let reportID = audit.reportID, let report = try await BufdirReport.find(reportID, on: request.db)
-        else { throw AppError(.notFound, "This export produced no file.") }
+        else { throw AppError.goneFromVisibleRecord("This export produced no file.") }
         let name = BufdirExporter.fileName(report, format)
         let files = request.application.meander.files
         try await AuditLog.append(
@@ -223,4 +207,11 @@ enum BufdirExportView {
             durationMs: Int64(audit.durationMs), error: audit.error, auditSequence: audit.auditSequence,
             createdAt: audit.createdAt ?? Date(), previousExportId: previousID, changes: changes)
     }
+}
+
+extension Keyset {
+    /// A report's export history, newest first.
+    static let bufdirExports = Keyset(
+        "listBufdirExports", table: BufdirExportAudit.schema, [.column("created_at", .descending, nullable: true)],
+        id: .descending)
 }

@@ -9,8 +9,7 @@ extension APIHandler {
         let organizationID = try APIID.parse(input.path.organizationId, parameter: "organization")
         try await request.access.authorize(in: organizationID)
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let page = try Keyset.bufdirReports.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         let owners: Set<UUID> =
             query.includeSubtree == true
             ? try await OrganizationTree.subtreeIDs(of: [organizationID], on: request.db) : [organizationID]
@@ -19,23 +18,10 @@ extension APIHandler {
             builder.filter(\.$status == status)
         }
         if let year = query.reportingYear { builder.filter(\.$reportingYear == Int(year)) }
-        if let cursor {
-            guard let id = UUID(uuidString: cursor.values[1]) else {
-                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-            }
-            let start = cursor.values[0]
-            builder.group(.or) { or in
-                or.filter(\.$periodStart < start)
-                or.group(.and) { and in and.filter(\.$periodStart == start).filter(\.$id < id) }
-            }
-        }
-        let rows = try await builder.sort(\.$periodStart, .descending).sort(\.$id, .descending).limit(limit + 1).all()
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? try page.last.map { PageCursor(values: [$0.periodStart, try $0.requireID().uuidString]).encoded } : nil
-        let names = try await BufdirReportView.organizationNames(page.map(\.$organization.id), on: request.db)
-        let items = try page.map { report in
+        let rows = try await builder.page(page).all()
+        let (reports, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let names = try await BufdirReportView.organizationNames(reports.map(\.$organization.id), on: request.db)
+        let items = try reports.map { report in
             Components.Schemas.BufdirReportSummary(
                 id: try report.requireID().uuidString.lowercased(),
                 organizationId: report.$organization.id.uuidString.lowercased(),
@@ -99,8 +85,8 @@ extension APIHandler {
         let request = try RequestContext.request
         let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
         let query = input.query
-        let limit = try PageCursor.limit(query.limit.map(Int.init))
-        let cursor = try PageCursor.decode(query.cursor, count: 2)
+        let page = try Keyset.bufdirReportActivities.page(
+            limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
         var scope = try await BufdirScope.of(
             organizationID: report.$organization.id, period: try BufdirReportLifecycle.period(of: report), on: request.db)
         if let raw = query.organizationId {
@@ -122,13 +108,7 @@ extension APIHandler {
                 """
             filters.append(missing ? lacking : "NOT \(lacking)")
         }
-        if let cursor {
-            guard let seconds = Double(cursor.values[0]), let id = UUID(uuidString: cursor.values[1]) else {
-                throw AppError(.invalidCursor, "The cursor is not one this API issued; start again without it.")
-            }
-            let after = Date(timeIntervalSince1970: seconds)
-            filters.append("(a.occurred_at > \(bind: after) OR (a.occurred_at = \(bind: after) AND a.id > \(bind: id)))")
-        }
+        if let after = page.after { filters.append(page.keyset.after(after)) }
         let extra = filters.reduce(into: SQLQueryString("")) { result, filter in result = "\(result) AND \(filter)" }
         let rows = try await sql.raw(
             """
@@ -141,16 +121,11 @@ extension APIHandler {
                     AS evidence_count
             FROM activities a JOIN activity_types t ON t.id = a.activity_type_id
             WHERE \(scope.counted) \(extra)
-            ORDER BY a.occurred_at, a.id
-            LIMIT \(literal: limit + 1)
+            \(page.orderAndLimit)
             """
         ).all(decoding: BufdirReportView.ActivityRow.self, keyDecodingStrategy: .convertFromSnakeCase)
-        let page = Array(rows.prefix(limit))
-        let next =
-            rows.count > limit
-            ? page.last.map { PageCursor(values: [String($0.occurredAt.timeIntervalSince1970), $0.id.uuidString]).encoded }
-            : nil
-        let items = page.map { row in
+        let (activities, next) = try await page.finish(rows, id: \.id, on: request.db)
+        let items = activities.map { row in
             Components.Schemas.BufdirActivity(
                 id: row.id.uuidString.lowercased(), organizationId: row.organizationId.uuidString.lowercased(),
                 mentorId: row.mentorId.uuidString.lowercased(), occurredAt: row.occurredAt, occurredOn: row.occurredOn,
@@ -162,6 +137,16 @@ extension APIHandler {
         }
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
+}
+
+extension Keyset {
+    /// An organisation's reports, latest period first.
+    static let bufdirReports = Keyset(
+        "listBufdirReports", table: BufdirReport.schema, [.column("period_start", .descending)], id: .descending)
+
+    /// The activities behind a report's figures (raw SQL, activities aliased `a`), oldest first.
+    static let bufdirReportActivities = Keyset(
+        "listBufdirReportActivities", table: Activity.schema, qualifier: "a", [.column("occurred_at")], id: .ascending)
 }
 
 extension BufdirActor {
