@@ -37,7 +37,6 @@ extension DemoDataGenerator {
         var courses: [Course] = []
         var enrollments: [CourseEnrollment] = []
         var certificates: [Certificate] = []
-        var usedCodes = Set<String>()
         var certificateSequence = 0
 
         func members(inRegion regionIndex: Int?) -> [UUID] {
@@ -113,12 +112,13 @@ extension DemoDataGenerator {
                 guard template.issuesCertificate else { continue }
                 certificateSequence += 1
                 var code = rng.code(length: 10)
-                while !usedCodes.insert(code).inserted { code = rng.code(length: 10) }
+                while !shared.certificateCodes.insert(code).inserted { code = rng.code(length: 10) }
                 let issuedDay = endDay + 1
                 let issuedAt = DemoCalendar.date(day: issuedDay, minute: 540)
                 let certificate = Certificate(
                     id: rng.uuid(), organizationID: org.id, userID: user, courseID: courseID,
-                    enrollmentID: enrollment.id!, number: "NHF-\(year)-" + String(format: "%05d", certificateSequence),
+                    enrollmentID: enrollment.id!,
+                    number: "\(tenant.certificatePrefix)-\(year)-" + String(format: "%05d", certificateSequence),
                     verificationCode: code, issuedAt: issuedAt,
                     validUntil: template.validityMonths.map {
                         DemoCalendar.date(day: DemoCalendar.addingMonths($0, to: issuedDay), minute: 540)
@@ -141,7 +141,7 @@ extension DemoDataGenerator {
                 let online = rng.chance(0.5)
                 makeCourse(
                     org: national, owner: nationalAdminID, members: everyone, year: year, online: online,
-                    place: "Handikapforbundets kurssenter, Oslo", rng: &rng)
+                    place: tenant.courseVenue, rng: &rng)
             }
             for (regionIndex, region) in regions.enumerated() {
                 let regionMembers = members(inRegion: regionIndex)

@@ -29,17 +29,16 @@ extension DemoDataGenerator {
 
     func writeOrganizations() async throws {
         var rng = stream(.organizations)
-        var usedNumbers = Set<String>()
         var models: [Organization] = []
 
         let nationalID = rng.uuid()
         models.append(
             Organization(
-                id: nationalID, name: "Norges Handikapforbund", kind: .national,
-                orgNumber: Self.orgNumber(&rng, unique: &usedNumbers), mileageRateKind: .state,
+                id: nationalID, name: tenant.nationalName, kind: .national,
+                orgNumber: Self.orgNumber(&rng, unique: &shared.orgNumbers), mileageRateKind: .state,
                 expenseAutoApprovalLimitOre: 50_000))
         national = DemoOrg(
-            id: nationalID, name: "Norges Handikapforbund", regionIndex: -1, town: nil, catchment: [],
+            id: nationalID, name: tenant.nationalName, regionIndex: -1, town: nil, catchment: [],
             mileageRateKind: .state, autoApprovalLimitOre: 50_000)
 
         for (regionIndex, region) in plan.regions.enumerated() {
@@ -47,7 +46,7 @@ extension DemoDataGenerator {
             models.append(
                 Organization(
                     id: regionID, name: region.name, kind: .regional, parentID: nationalID,
-                    orgNumber: Self.orgNumber(&rng, unique: &usedNumbers), mileageRateKind: .state,
+                    orgNumber: Self.orgNumber(&rng, unique: &shared.orgNumbers), mileageRateKind: .state,
                     expenseAutoApprovalLimitOre: 50_000))
             regions.append(
                 DemoOrg(
@@ -64,11 +63,11 @@ extension DemoDataGenerator {
                 let id = rng.uuid()
                 let rateKind: Organization.MileageRateKind = rng.chance(0.25) ? .taxFree : .state
                 let limit = rng.pick([nil, 30_000, 50_000, 50_000, 100_000])
-                let name = "NHF " + town.name
+                let name = tenant.chapterPrefix + town.name
                 models.append(
                     Organization(
                         id: id, name: name, kind: .local, parentID: regionID,
-                        orgNumber: rng.chance(0.5) ? Self.orgNumber(&rng, unique: &usedNumbers) : nil,
+                        orgNumber: rng.chance(0.5) ? Self.orgNumber(&rng, unique: &shared.orgNumbers) : nil,
                         mileageRateKind: rateKind, expenseAutoApprovalLimitOre: limit,
                         evidenceActivityTypeKeys: rng.chance(0.3) ? ["escort_to_appointment"] : []))
                 chapters.append(
@@ -129,7 +128,7 @@ extension DemoDataGenerator {
     func writeUsers() async throws {
         guard let national else { preconditionFailure("organisations are written first") }
         var rng = stream(.users)
-        var people = PeopleFactory(passwordHash: passwordHash)
+        var people = PeopleFactory(passwordHash: passwordHash, emailDomain: tenant.emailDomain)
         var users: [User] = []
         var memberships: [OrganizationMembership] = []
         var roles: [UserRole] = []
@@ -153,19 +152,25 @@ extension DemoDataGenerator {
             return membership
         }
 
-        // The platform operator: a role without an organisation, and no membership.
-        let platform = people.make(&rng, email: "platform_admin@demo.meander.no", joinDay: -1_400)
-        platformAdminID = platform.id!
-        users.append(platform)
-        grant(.platformAdmin, to: platformAdminID, in: nil, by: nil, day: -1_400, rng: &rng)
+        // The platform operator: a role without an organisation, and no membership; written with the first tenant.
+        if tenant.writesPlatform {
+            let platform = people.make(&rng, email: "platform_admin@" + tenant.emailDomain, joinDay: -1_400)
+            platformAdminID = platform.id!
+            shared.platformAdminID = platformAdminID
+            users.append(platform)
+            grant(.platformAdmin, to: platformAdminID, in: nil, by: nil, day: -1_400, rng: &rng)
+        } else {
+            guard let operatorID = shared.platformAdminID else { preconditionFailure("the first tenant is written first") }
+            platformAdminID = operatorID
+        }
 
         // The national administrator, and an organisation administrator of the national organisation.
-        let admin = people.make(&rng, email: "national_admin@demo.meander.no", joinDay: -2_200)
+        let admin = people.make(&rng, email: tenant.loginEmail(.nationalAdmin), joinDay: -2_200)
         nationalAdminID = admin.id!
         users.append(admin)
         _ = join(nationalAdminID, national.id, day: -2_200, invitedBy: nil, rng: &rng)
         grant(.nationalAdmin, to: nationalAdminID, in: national.id, by: platformAdminID, day: -2_200, rng: &rng)
-        let orgAdmin = people.make(&rng, email: "org_admin@demo.meander.no", joinDay: -2_000)
+        let orgAdmin = people.make(&rng, email: tenant.loginEmail(.orgAdmin), joinDay: -2_000)
         users.append(orgAdmin)
         _ = join(orgAdmin.id!, national.id, day: -2_000, invitedBy: nationalAdminID, rng: &rng)
         grant(.orgAdmin, to: orgAdmin.id!, in: national.id, by: nationalAdminID, day: -2_000, rng: &rng)
@@ -186,7 +191,7 @@ extension DemoDataGenerator {
             var ids: [UUID] = []
             for index in 0..<plan.coordinatorsPerChapter {
                 let day = rng.int(-1_800 ... -200)
-                let email = chapterIndex == 0 && index == 0 ? "coordinator@demo.meander.no" : nil
+                let email = chapterIndex == 0 && index == 0 ? tenant.loginEmail(.coordinator) : nil
                 let user = people.make(&rng, email: email, joinDay: day)
                 users.append(user)
                 ids.append(user.id!)
@@ -211,7 +216,7 @@ extension DemoDataGenerator {
                     status = roll < 3 ? .invited : roll < 8 ? .paused : roll < 12 ? .ended : .active
                 }
                 let user = people.make(
-                    &rng, email: isDemo ? "peer_mentor@demo.meander.no" : nil, joinDay: joinDay,
+                    &rng, email: isDemo ? tenant.loginEmail(.peerMentor) : nil, joinDay: joinDay,
                     pending: status == .invited)
                 users.append(user)
                 let userID = user.id!
@@ -284,13 +289,15 @@ extension DemoDataGenerator {
     }
 }
 
-/// Makes demo people with realistic Norwegian names and unique e-mail addresses.
+/// Makes demo people with realistic Norwegian names and unique e-mail addresses in the tenant's domain.
 struct PeopleFactory {
     let passwordHash: String
+    let emailDomain: String
     private var usedEmails = Set<String>()
 
-    init(passwordHash: String) {
+    init(passwordHash: String, emailDomain: String = DemoTenant.first.emailDomain) {
         self.passwordHash = passwordHash
+        self.emailDomain = emailDomain
     }
 
     /// A user who joined on `joinDay`; `email` nil makes one from the name. Pending users have not chosen a
@@ -314,10 +321,10 @@ struct PeopleFactory {
 
     private mutating func uniqueEmail(firstName: String, lastName: String) -> String {
         let base = NorwegianNames.ascii(firstName) + "." + NorwegianNames.ascii(lastName)
-        var candidate = base + "@demo.meander.no"
+        var candidate = base + "@" + emailDomain
         var suffix = 2
         while usedEmails.contains(candidate) {
-            candidate = base + String(suffix) + "@demo.meander.no"
+            candidate = base + String(suffix) + "@" + emailDomain
             suffix += 1
         }
         return candidate

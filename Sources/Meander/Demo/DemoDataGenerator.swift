@@ -16,10 +16,13 @@ final class DemoDataGenerator {
     static let unsetID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
     let plan: DemoPlan
+    let tenant: DemoTenant
     let root: SeededRandom
     let passwordHash: String
     let writer: DemoWriter
     let logger: Logger
+    /// What the tenants of one load share: the platform's operator and badges, and the unique codes drawn so far.
+    let shared: DemoShared
 
     /// (table, rows written), in writing order.
     var counts: [(String, Int)] = []
@@ -44,12 +47,20 @@ final class DemoDataGenerator {
     /// First certificate per user, for the `course_completed` badge.
     var firstCompletedCourse: [UUID: Date] = [:]
 
-    init(plan: DemoPlan, seed: UInt64, passwordHash: String, writer: DemoWriter, logger: Logger) {
+    /// A generator of `tenant` under `plan`. The first tenant draws from `SeededRandom(seed: seed)` itself, every other
+    /// one from its own fork of it, so that adding a tenant does not shift the first one's data.
+    init(
+        plan: DemoPlan, tenant: DemoTenant = .first, seed: UInt64, passwordHash: String, writer: DemoWriter, logger: Logger,
+        shared: DemoShared = DemoShared()
+    ) {
         self.plan = plan
-        self.root = SeededRandom(seed: seed)
+        self.tenant = tenant
+        let seeded = SeededRandom(seed: seed)
+        self.root = tenant.streamLabel.map { seeded.fork($0) } ?? seeded
         self.passwordHash = passwordHash
         self.writer = writer
         self.logger = logger
+        self.shared = shared
     }
 
     /// Writes every part in dependency order and returns what was written.
@@ -96,6 +107,54 @@ final class DemoDataGenerator {
     }
 }
 
+// MARK: - Tenants
+
+/// One tenant of the data set: a national organisation with its own tree, people, names and e-mail domain.
+struct DemoTenant: Sendable {
+    let nationalName: String
+    /// Chapters are called this followed by their town.
+    let chapterPrefix: String
+    /// Every user's e-mail domain; the fixed logins are `<role>@<domain>`.
+    let emailDomain: String
+    let courseVenue: String
+    /// Certificates are numbered `<prefix>-<year>-00001` (numbers are unique across tenants).
+    let certificatePrefix: String
+    /// The first tenant also writes what the platform has once: its operator and its badges.
+    let writesPlatform: Bool
+    /// The label of the tenant's fork of the seed; nil for the first tenant, which uses the seed itself.
+    let streamLabel: UInt64?
+
+    /// Norges Handikapforbund: the demo's main tenant, sized by `--size`.
+    static let first = DemoTenant(
+        nationalName: "Norges Handikapforbund", chapterPrefix: "NHF ", emailDomain: "demo.meander.no",
+        courseVenue: "Handikapforbundets kurssenter, Oslo", certificatePrefix: "NHF", writesPlatform: true, streamLabel: nil)
+
+    /// A small, fictional patient organisation (heart and lung disease), the same at every size, so that isolation
+    /// between tenants can be tried on data.
+    static let second = DemoTenant(
+        nationalName: "Landsforeningen Hjerte og Pust", chapterPrefix: "Hjerte og Pust ", emailDomain: "demo2.meander.no",
+        courseVenue: "Hjerte og Pusts kurssenter, Trondheim", certificatePrefix: "HOP", writesPlatform: false,
+        streamLabel: 1_001)
+
+    /// Roles with a fixed sign-in account in every tenant, in the order `meander demo` prints them.
+    static let loginRoles: [UserRole.Role] = [.peerMentor, .coordinator, .orgAdmin, .nationalAdmin]
+
+    /// The fixed sign-in account of `role` in this tenant.
+    func loginEmail(_ role: UserRole.Role) -> String {
+        role.rawValue + "@" + emailDomain
+    }
+}
+
+/// What the tenants of one load share. The first tenant fills in the platform's operator and badges; the sets keep
+/// codes that must be unique across tenants unique.
+final class DemoShared {
+    var platformAdminID: UUID?
+    var badges: [String: UUID] = [:]
+    var orgNumbers = Set<String>()
+    var certificateCodes = Set<String>()
+    var referralCodes = Set<String>()
+}
+
 // MARK: - Plan
 
 /// How much of everything a size holds.
@@ -107,17 +166,17 @@ struct DemoPlan: Sendable {
     }
 
     let size: DemoSize
-    let regions: [Region]
-    let chaptersPerRegion: Int
-    let coordinatorsPerChapter: Int
-    let mentorsPerChapter: Int
-    let contactsPerChapter: Int
-    let activities: Int
-    let eventsPerChapterPerYear: Int
-    let nationalCoursesPerYear: Int
-    let regionalCoursesPerYear: Int
+    private(set) var regions: [Region]
+    private(set) var chaptersPerRegion: Int
+    private(set) var coordinatorsPerChapter: Int
+    private(set) var mentorsPerChapter: Int
+    private(set) var contactsPerChapter: Int
+    private(set) var activities: Int
+    private(set) var eventsPerChapterPerYear: Int
+    private(set) var nationalCoursesPerYear: Int
+    private(set) var regionalCoursesPerYear: Int
     /// Chance that a mentor claims expenses in a given month.
-    let claimChancePerMonth: Double
+    private(set) var claimChancePerMonth: Double
     /// Activities generated and committed per transaction. A constant of the plan, never of the engine, because the
     /// chunk index seeds the chunk's random stream.
     let activityChunk = 10_000
@@ -162,6 +221,22 @@ struct DemoPlan: Sendable {
             claimChancePerMonth = 0.15
         }
     }
+
+    /// The second tenant's plan, the same at every size: one region of two chapters in Trøndelag, 12 mentors,
+    /// 40 contacts and 600 activities.
+    static let secondTenant: DemoPlan = {
+        var plan = DemoPlan(size: .small)
+        plan.regions = [Region(name: "Hjerte og Pust Midt-Norge", countyCodes: ["50"])]
+        plan.chaptersPerRegion = 2
+        plan.coordinatorsPerChapter = 1
+        plan.mentorsPerChapter = 6
+        plan.contactsPerChapter = 20
+        plan.activities = 600
+        plan.eventsPerChapterPerYear = 2
+        plan.nationalCoursesPerYear = 1
+        plan.regionalCoursesPerYear = 0
+        return plan
+    }()
 }
 
 // MARK: - What the steps remember

@@ -42,17 +42,28 @@ struct DemoDataTests {
             _ = try await DemoData.load(
                 into: db, size: .small, seed: DemoDataGenerator.defaultSeed, logger: app.logger, progress: nil)
 
-            // then: the organisation tree, with valid organisation numbers
+            // then: the organisation tree of the main tenant (the second tenant has its own test), with valid
+            // organisation numbers
             let organizations = try await Organization.query(on: db).all()
-            let national = try #require(organizations.first(where: { $0.kind == .national }))
-            let regions = organizations.filter { $0.kind == .regional }
-            let chapters = organizations.filter { $0.kind == .local }
-            #expect(organizations.filter { $0.kind == .national }.count == 1)
-            #expect(national.name == "Norges Handikapforbund")
+            let nationals = organizations.filter { $0.kind == .national }
+            #expect(Set(nationals.map(\.name)) == [DemoTenant.first.nationalName, DemoTenant.second.nationalName])
+            let national = try #require(nationals.first(where: { $0.name == "Norges Handikapforbund" }))
+            let regions = organizations.filter { $0.kind == .regional && $0.$parent.id == national.id }
+            let chapters = organizations.filter { chapter in
+                chapter.kind == .local && regions.contains { $0.id == chapter.$parent.id }
+            }
             #expect(regions.count == 3)
             #expect(chapters.count == 6)
-            #expect(regions.allSatisfy { $0.$parent.id == national.id })
-            #expect(chapters.allSatisfy { chapter in regions.contains { $0.id == chapter.$parent.id } })
+            for organization in organizations {
+                let parent = organizations.first { $0.id == organization.$parent.id }
+                let expected: Organization.Kind? =
+                    switch organization.kind {
+                    case .national: nil
+                    case .regional: .national
+                    case .local: .regional
+                    }
+                #expect(parent?.kind == expected, "\(organization.name) hangs under \(parent?.name ?? "nothing")")
+            }
             for number in organizations.compactMap(\.orgNumber) {
                 #expect(Self.isValidOrgNumber(number), "\(number) is not a valid organisation number")
             }
@@ -65,7 +76,7 @@ struct DemoDataTests {
 
             // contacts in real municipalities, in every county
             let contacts = try await Contact.query(on: db).all()
-            #expect(contacts.count == 300)
+            #expect(contacts.filter { contact in chapters.contains { $0.id == contact.$organization.id } }.count == 300)
             for contact in contacts {
                 let municipality = try #require(Municipalities.byCode[contact.municipalityCode ?? ""])
                 #expect(contact.countyCode == municipality.countyCode)
@@ -105,6 +116,107 @@ struct DemoDataTests {
             let mentorChapter = try await Self.roleOrganization(email: "peer_mentor@demo.meander.no", .peerMentor, db)
             #expect(coordinatorChapter == mentorChapter)
             #expect(chapters.contains { $0.id == mentorChapter })
+        }
+    }
+
+    // MARK: The second tenant
+
+    @Test("A second, small tenant has its own tree, people, contacts and activities, and neither tenant reaches the other's")
+    func secondTenant() async throws {
+        try await withTestApp { app in
+            // given
+            let db = app.db
+            _ = try await DemoData.load(
+                into: db, size: .small, seed: DemoDataGenerator.defaultSeed, logger: app.logger, progress: nil)
+
+            // when
+            let main = try await DemoTenantRows.of("Norges Handikapforbund", db)
+            let second = try await DemoTenantRows.of("Landsforeningen Hjerte og Pust", db)
+
+            // then: a small tree of its own, people who belong to it alone, contacts assigned to its mentors
+            #expect(second.organizations.count == 4, "the national organisation, a region and two chapters")
+            #expect(second.organizations.filter { $0.kind == .local }.count == 2)
+            #expect(second.organizations.filter { $0.kind == .local }.allSatisfy { $0.name.hasPrefix("Hjerte og Pust ") })
+            #expect(main.organizations.count == 10)
+            #expect(!second.members.isEmpty && second.members.isDisjoint(with: main.members))
+            let grants = try await UserRole.query(on: db).all()
+            let secondMentors = Set(
+                grants.filter { $0.role == .peerMentor && second.organizationIDs.contains($0.$organization.id ?? UUID()) }
+                    .map(\.$user.id))
+            #expect(secondMentors.count >= 6 && secondMentors.isSubset(of: second.members))
+            #expect(second.contacts.count == 40)
+            let assignments = try await ContactMentorAssignment.query(on: db).all()
+                .filter { second.contactIDs.contains($0.$contact.id) }
+            #expect(assignments.count >= 30)
+            #expect(assignments.allSatisfy { secondMentors.contains($0.$mentor.id) })
+
+            // then: activities by its mentors, in its chapters, within the demo's time frame and nothing in the future
+            let activities = try await Activity.query(on: db).filter(\.$organization.$id ~~ second.organizationIDs).all()
+            #expect(activities.count == 600)
+            #expect(activities.allSatisfy { secondMentors.contains($0.$mentor.id) })
+            #expect(activities.allSatisfy { $0.occurredAt < DemoCalendar.referenceDate })
+            #expect(activities.allSatisfy { $0.$contact.id.map(second.contactIDs.contains) ?? true })
+            #expect(activities.map(\.occurredAt).min().map { $0 >= DemoCalendar.date(day: 0) } == true)
+            #expect(activities.contains { $0.countsForBufdir })
+            let users = try await User.query(on: db).filter(\.$id ~~ Array(second.members)).all()
+            #expect(users.allSatisfy { $0.email.hasSuffix("@demo2.meander.no") })
+
+            // then: its fixed logins hold their roles in its organisations, with the demo password
+            for login in DemoData.logins where login.email.hasSuffix("@demo2.meander.no") {
+                let user = try #require(users.first { $0.email == login.email }, "\(login.email) is missing")
+                #expect(PasswordHasher(cost: 10).verify(DemoData.password, against: try #require(user.passwordHash)))
+                #expect(login.organization == "Landsforeningen Hjerte og Pust")
+                #expect(
+                    grants.contains {
+                        $0.$user.id == user.id && $0.role.rawValue == login.role
+                            && second.organizationIDs.contains($0.$organization.id ?? UUID())
+                    }, "\(login.email) lacks \(login.role) in the second tenant")
+            }
+            #expect(
+                DemoData.logins.filter { $0.email.hasSuffix("@demo2.meander.no") }.map(\.role) == [
+                    "peer_mentor", "coordinator", "org_admin", "national_admin",
+                ])
+
+            // when: each tenant's coordinator, and the second tenant's mentor, list through the API
+            let coordinator = try await Self.signIn(app, "coordinator@demo.meander.no")
+            let secondCoordinator = try await Self.signIn(app, "coordinator@demo2.meander.no")
+            let secondMentor = try await Self.signIn(app, "peer_mentor@demo2.meander.no")
+            let secondAdmin = try await Self.signIn(app, "org_admin@demo2.meander.no")
+            let mainContacts = try await Self.listedIDs(app, "/api/v1/contacts", as: coordinator)
+            let secondContacts = try await Self.listedIDs(app, "/api/v1/contacts", as: secondCoordinator)
+            let mentorContacts = try await Self.listedIDs(app, "/api/v1/contacts", as: secondMentor)
+            let secondActivities = try await Self.listedIDs(app, "/api/v1/activities", as: secondCoordinator)
+            let mainActivities = try await Self.listedIDs(app, "/api/v1/activities", as: coordinator)
+
+            // then: each sees its own tenant's and none of the other's
+            #expect(!secondContacts.isEmpty && secondContacts.isSubset(of: second.contactIDs))
+            #expect(!mentorContacts.isEmpty && mentorContacts.isSubset(of: secondContacts))
+            #expect(!mainContacts.isEmpty && mainContacts.isSubset(of: main.contactIDs))
+            #expect(mainContacts.isDisjoint(with: second.contactIDs) && secondContacts.isDisjoint(with: main.contactIDs))
+            let secondActivityIDs = Set(activities.map { $0.id! })
+            #expect(!secondActivities.isEmpty && secondActivities.isSubset(of: secondActivityIDs))
+            #expect(!mainActivities.isEmpty && mainActivities.isDisjoint(with: secondActivityIDs))
+
+            // then: an id of the other tenant answers 404, where the caller's own answers 200
+            let ownContact = try #require(secondContacts.first).uuidString.lowercased()
+            let ownActivity = try #require(secondActivities.first).uuidString.lowercased()
+            let mainContact = try #require(mainContacts.first).uuidString.lowercased()
+            let mainActivity = try #require(mainActivities.first).uuidString.lowercased()
+            let cases: [(SignedIn, String, HTTPStatus)] = [
+                (secondCoordinator, "/api/v1/contacts/\(ownContact)", .ok),
+                (secondCoordinator, "/api/v1/activities/\(ownActivity)", .ok),
+                (secondAdmin, "/api/v1/organizations/\(second.national.apiID)", .ok),
+                (secondCoordinator, "/api/v1/contacts/\(mainContact)", .notFound),
+                (secondCoordinator, "/api/v1/activities/\(mainActivity)", .notFound),
+                (secondAdmin, "/api/v1/organizations/\(main.national.apiID)", .notFound),
+                (coordinator, "/api/v1/contacts/\(ownContact)", .notFound),
+                (coordinator, "/api/v1/activities/\(ownActivity)", .notFound),
+                (coordinator, "/api/v1/organizations/\(second.national.apiID)", .notFound),
+            ]
+            for (caller, path, status) in cases {
+                let response = try await API.send(app, .GET, path, as: caller)
+                #expect(response.status == status, "\(caller.user.email) GET \(path): \(response.text)")
+            }
         }
     }
 
@@ -157,8 +269,10 @@ struct DemoDataTests {
                 #expect(try await count(db) == written, "\(table)")
                 #expect(written > 0, "\(table) is empty")
             }
-            #expect(summary[Activity.schema] == 5_000)
-            #expect(summary[User.schema] == 72)
+            // The main tenant's 5,000 activities and 72 users (with the platform operator), and the second tenant's
+            // 600 and 17 (two admins, a region administrator, two coordinators and twelve mentors).
+            #expect(summary[Activity.schema] == 5_000 + 600)
+            #expect(summary[User.schema] == 72 + 17)
         }
     }
 
@@ -234,6 +348,31 @@ struct DemoDataTests {
         return try #require(result)
     }
 
+    /// A demo login, signed in with the demo password.
+    static func signIn(_ app: Application, _ email: String) async throws -> SignedIn {
+        let tokens = try await AuthFlow.signIn(app, email, DemoData.password)
+        let user = try #require(try await User.query(on: app.db).filter(\.$email == email).first())
+        return try AuthFlow.caller(tokens, user: user)
+    }
+
+    /// The ids of every item of a list operation, page by page.
+    static func listedIDs(_ app: Application, _ path: String, as caller: SignedIn) async throws -> Set<UUID> {
+        var ids: [UUID] = []
+        var cursor: String?
+        repeat {
+            let query =
+                "limit=200" + (cursor.map { "&cursor=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? "")
+            let response = try await API.send(app, .GET, path + "?" + query, as: caller)
+            try #require(response.status == .ok, "GET \(path): \(response.text)")
+            let page = try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
+            let items = try #require(page["items"] as? [[String: Any]])
+            ids += items.compactMap { ($0["id"] as? String).flatMap(UUID.init(uuidString:)) }
+            cursor = page["next_cursor"] as? String
+        } while cursor != nil
+        #expect(Set(ids).count == ids.count, "GET \(path) repeats items")
+        return Set(ids)
+    }
+
     static func roleOrganization(email: String, _ role: UserRole.Role, _ db: any Database) async throws -> UUID? {
         let user = try #require(try await User.query(on: db).filter(\.$email == email).first())
         let grant = try await UserRole.query(on: db).filter(\.$user.$id == user.requireID()).filter(\.$role == role).first()
@@ -248,6 +387,33 @@ struct DemoDataTests {
         let remainder = sum % 11
         let check = remainder == 0 ? 0 : 11 - remainder
         return check != 10 && check == digits[8]
+    }
+}
+
+/// One tenant of the loaded demo data: its national organisation, the tree below it, its members and contacts.
+struct DemoTenantRows {
+    let national: Organization
+    let organizations: [Organization]
+    let members: Set<UUID>
+    let contacts: [Contact]
+
+    var organizationIDs: [UUID] { organizations.map { $0.id! } }
+    var contactIDs: Set<UUID> { Set(contacts.map { $0.id! }) }
+
+    static func of(_ nationalName: String, _ db: any Database) async throws -> DemoTenantRows {
+        let all = try await Organization.query(on: db).all()
+        let national = try #require(all.first { $0.kind == .national && $0.name == nationalName }, "\(nationalName)")
+        var tree = [national]
+        var frontier: Set<UUID?> = [national.id]
+        while !frontier.isEmpty {
+            let children = all.filter { frontier.contains($0.$parent.id) }
+            tree += children
+            frontier = Set(children.map(\.id))
+        }
+        let ids = tree.map { $0.id! }
+        let members = try await OrganizationMembership.query(on: db).filter(\.$organization.$id ~~ ids).all().map(\.$user.id)
+        let contacts = try await Contact.query(on: db).filter(\.$organization.$id ~~ ids).all()
+        return DemoTenantRows(national: national, organizations: tree, members: Set(members), contacts: contacts)
     }
 }
 
