@@ -14,11 +14,13 @@ WHERE s.id = :sid AND s.user_id = :uid;
 -- the reach: the subtree of the mentor's chapter (twice: permission check and mentor reach)
 SELECT id FROM organizations WHERE parent_id IN (:org);
 SELECT id FROM organizations WHERE parent_id IN (:org);
--- the page (Fluent adds the soft-delete condition with the time of the request)
+-- the page (Fluent adds the soft-delete condition with the time of the request); the ORDER BY is Keyset.activities' own
+-- (a later page adds its condition: "activities"."occurred_at" <= (SELECT occurred_at FROM activities WHERE id = $c)
+-- AND (… < … OR (… = … AND id < $c)), which PaginationPlanTests checks seeks the same index)
 SELECT * FROM activities
 -- (Fluent writes an empty IN as 1 = 0: a mentor has no staff organisations)
 WHERE (1 = 0 OR (organization_id IN (:org) AND mentor_id = :uid)) AND (deleted_at IS NULL OR deleted_at > now())
-ORDER BY occurred_at DESC, id DESC LIMIT 51;
+ORDER BY "activities"."occurred_at" DESC, "activities"."id" DESC LIMIT 51;
 -- its evidence state: the app names the page's types and ids in IN lists; here the page is read again inside
 SELECT * FROM activity_types WHERE requires_evidence = true AND id IN (
     SELECT activity_type_id FROM activities WHERE organization_id IN (:org) AND mentor_id = :uid
