@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Foundation
 import Testing
 import Vapor
@@ -148,5 +149,36 @@ struct RequestHardeningTests {
                 #expect(result.problemCode == "forbidden")
             }
         }
+    }
+
+    @Test("an unhandled database error is logged with its SQLSTATE or result code and message, values cut out")
+    func databaseErrorFacts() async throws {
+        try await withTestApp { app in
+            // given: a real error from the engine under test
+            var caught: (any Error)?
+            do {
+                try await app.db.sqlDatabase().raw("SELECT * FROM no_such_table_here").run()
+            } catch {
+                caught = error
+            }
+            let error = try #require(caught)
+
+            // when
+            let facts = ProblemMiddleware.databaseFacts(of: error)
+
+            // then
+            switch TestEngine.current {
+            case .postgres:
+                #expect(facts["sqlstate"] == "42P01", "\(facts)")
+                #expect(facts["db_message"]?.contains("no_such_table_here") == true, "\(facts)")
+            case .sqlite:
+                #expect(facts["db_error"] != nil, "\(facts)")
+                #expect(facts["db_message"]?.contains("no such table") == true, "\(facts)")
+            }
+        }
+        #expect(
+            ProblemMiddleware.redactingValues(#"invalid input syntax for type uuid: "ola@example.no""#)
+                == #"invalid input syntax for type uuid: "…""#)
+        #expect(ProblemMiddleware.redactingValues(#"relation "users" does not exist"#) == #"relation "users" does not exist"#)
     }
 }
