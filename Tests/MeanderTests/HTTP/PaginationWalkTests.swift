@@ -14,10 +14,12 @@ import Vapor
 /// The operations come from `openapi.yaml` (those with a `limit` or `cursor` query parameter); only how to fill
 /// each list is written here (`WalkCase`), and `coverage` fails when a list has no case.
 ///
-/// Checked once against the code before `Keyset` (the hand-rolled cursors): `listAttachments` looped (its cursor
-/// wrote `created_at` at whole seconds; at `limit=1` page after page returned the first attachment again, until the
-/// bound stopped the walk) and `listBufdirExports` repeated and skipped rows on SQLite (its cursor wrote the time
-/// as a `Double` that SQLite's read-back had rounded), as did the other timestamp and tie lists.
+/// Checked once against the code before `Keyset` (the hand-rolled cursors): on SQLite `listAttachments` and
+/// `listBufdirExports` never ended (their cursors wrote `created_at` at whole seconds, or as a `Double` that SQLite's
+/// read-back had rounded: page after page returned the same rows until the bound stopped the walk), and
+/// `listActivities`, `listBufdirReportActivities` (the same rounding of `occurred_at`) and `listContacts` (`NULL`
+/// names, which `>` never passes) lost rows; on PostgreSQL `listActivities`, `listAttachments` and `listContacts`
+/// failed the same way.
 @Suite("Pagination walk")
 struct PaginationWalkTests {
     static let contract = try! OpenAPIContract.bundled()
