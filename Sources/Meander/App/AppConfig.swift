@@ -179,15 +179,11 @@ extension AppConfig {
             return raw
         }
 
-        let dataDirectory = absolutePath(value("MEANDER_DATA_DIR") ?? ".meander", relativeTo: workingDirectory)
-
+        let (dataDirectory, named) = databaseSetting(from: environment, workingDirectory: workingDirectory)
         var database = Database.sqlite(path: dataDirectory + "/meander.sqlite")
-        if let url = value("DATABASE_URL") {
-            do {
-                database = try parseDatabaseURL(url, workingDirectory: workingDirectory)
-            } catch {
-                problems.append("DATABASE_URL: \(error.message)")
-            }
+        switch named {
+        case .success(let found): database = found
+        case .failure(let problem): problems.append("DATABASE_URL: \(problem.message)")
         }
 
         var logLevel = Logger.Level.info
@@ -348,6 +344,33 @@ extension AppConfig {
 
     struct URLProblem: Error {
         var message: String
+    }
+
+    /// The data directory and the database the environment names, found without reading or creating any file (so
+    /// that help and usage errors touch nothing). `load` reports a malformed `DATABASE_URL` among its problems.
+    static func databaseSetting(
+        from environment: [String: String], workingDirectory: String
+    ) -> (dataDirectory: String, database: Result<Database, URLProblem>) {
+        func value(_ key: String) -> String? {
+            guard let raw = environment[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else {
+                return nil
+            }
+            return raw
+        }
+        let dataDirectory = absolutePath(value("MEANDER_DATA_DIR") ?? ".meander", relativeTo: workingDirectory)
+        guard let url = value("DATABASE_URL") else {
+            return (dataDirectory, .success(.sqlite(path: dataDirectory + "/meander.sqlite")))
+        }
+        do {
+            return (dataDirectory, .success(try parseDatabaseURL(url, workingDirectory: workingDirectory)))
+        } catch {
+            return (dataDirectory, .failure(error))
+        }
+    }
+
+    /// The database the environment names (see `databaseSetting`); nil when `DATABASE_URL` is malformed.
+    static func database(from environment: [String: String], workingDirectory: String) -> Database? {
+        try? databaseSetting(from: environment, workingDirectory: workingDirectory).database.get()
     }
 
     /// Parses `sqlite:///absolute/path`, `sqlite://relative/path` or `postgres://user:pass@host:port/db`.

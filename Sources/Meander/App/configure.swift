@@ -1,3 +1,4 @@
+import Crypto
 import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
@@ -15,7 +16,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.meander = Meander(
         config: config, metrics: HTTPMetrics(), contract: contract, tokens: tokens,
         cipher: FieldCipher(masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys),
-        files: config.storage.makeBlobStore(httpClient: app.http.client.shared))
+        files: config.storage.makeBlobStore(httpClient: app.http.client.shared),
+        pageCursorKey: PageCursor.key(signingKey: config.tokenSigningKey))
     app.logger.logLevel = config.logLevel
     app.lifecycle.use(BackgroundWorkShutdown())
 
@@ -92,6 +94,8 @@ public struct Meander: Sendable {
     let refreshesInFlight = KeyedAsyncLock<String>()
     /// Exports and other jobs running on this node.
     let background = BackgroundWork()
+    /// Signs list cursors (see `PageCursor`), derived once from the token signing key.
+    let pageCursorKey: SymmetricKey
 }
 
 extension Application {

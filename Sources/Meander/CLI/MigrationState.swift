@@ -76,21 +76,3 @@ extension AppConfig.Database {
         }
     }
 }
-
-extension AppConfig {
-    /// The database the environment names, found as `load(from:workingDirectory:)` finds it but without reading or
-    /// creating any file; nil when `DATABASE_URL` is malformed (`load` then reports it).
-    static func database(from environment: [String: String], workingDirectory: String) -> Database? {
-        func value(_ key: String) -> String? {
-            guard let raw = environment[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else {
-                return nil
-            }
-            return raw
-        }
-        guard let url = value("DATABASE_URL") else {
-            let dataDirectory = absolutePath(value("MEANDER_DATA_DIR") ?? ".meander", relativeTo: workingDirectory)
-            return .sqlite(path: dataDirectory + "/meander.sqlite")
-        }
-        return try? parseDatabaseURL(url, workingDirectory: workingDirectory)
-    }
-}

@@ -167,7 +167,7 @@ struct Keyset: Sendable {
     /// the caller.
     func page(limit: Int?, cursor: String?, request: Request) throws(AppError) -> KeysetPage {
         let limit = try PageCursor.limit(limit)
-        let (caller, key) = (request.principal?.userID, PageCursor.key(request.application))
+        let (caller, key) = (request.principal?.userID, request.application.meander.pageCursorKey)
         let after = try PageCursor.decode(cursor, list: list, caller: caller, key: key)
         return KeysetPage(keyset: self, limit: limit, after: after?.id, caller: caller, key: key)
     }

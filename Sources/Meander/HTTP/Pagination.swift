@@ -23,10 +23,7 @@ struct PageCursor: Equatable, Sendable {
         var bytes = [Self.version]
         bytes += withUnsafeBytes(of: id.uuid) { Array($0) }
         bytes += Self.tag(list: list, caller: caller, id: id, key: key)
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return TokenService.base64URL(Data(bytes))
     }
 
     /// Decodes a cursor issued for `list` to `caller`; anything else is `invalid_cursor`.
@@ -43,11 +40,13 @@ struct PageCursor: Equatable, Sendable {
         return PageCursor(id: id)
     }
 
-    /// The cursor key of an application: derived from its token signing key, so that every node of a deployment
-    /// accepts every other node's cursors, and a new signing key retires the old cursors with the old tokens.
-    static func key(_ application: Application) -> SymmetricKey {
-        let secret = application.meander.config.tokenSigningKey.bytes
-        return SymmetricKey(data: SHA256.hash(data: Data("meander-page-cursor".utf8) + Data(secret)))
+    /// The key that signs cursors, derived once at start-up (`Meander.pageCursorKey`) from the token signing key,
+    /// so that every node of a deployment accepts every other node's cursors, and a new signing key retires the old
+    /// cursors with the old tokens.
+    static func key(signingKey: SecretKey) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: signingKey.bytes), info: Data("meander-page-cursor-v1".utf8),
+            outputByteCount: 32)
     }
 
     private static func tag(list: String, caller: UUID?, id: UUID, key: SymmetricKey) -> [UInt8] {
