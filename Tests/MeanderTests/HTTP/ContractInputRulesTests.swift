@@ -367,6 +367,42 @@ struct ContractInputRulesTests {
         }
     }
 
+    @Test(
+        "the ranges move with a fixed clock, not the machine's",
+        arguments: [
+            // (now, range or year range, value, refused)
+            ("2026-12-04T12:00:00Z", "activity", "2026-12-05T11:59:00Z", false),
+            ("2026-12-04T12:00:00Z", "activity", "2026-12-05T12:01:00Z", true),
+            ("2026-12-04T12:00:00Z", "activity", "1999-12-31T23:59:00Z", true),
+            ("2026-12-04T12:00:00Z", "recorded", "2026-12-05T11:00:00Z", false),
+            ("2026-12-04T12:00:00Z", "upcoming", "2026-12-04T11:00:00Z", true),
+            ("2026-12-04T12:00:00Z", "reporting-period", "2027-12-31", false),
+            ("2026-12-04T12:00:00Z", "reporting-period", "2028-01-02", true),
+            // Past 23:00 UTC on 31 December it is already the new year in Norway.
+            ("2026-12-31T23:30:00Z", "year:birth", "2027", false),
+            ("2026-12-31T22:30:00Z", "year:birth", "2027", true),
+            ("2026-12-04T12:00:00Z", "year:reporting", "2027", false),
+            ("2026-12-04T12:00:00Z", "year:reporting", "2028", true),
+            ("2026-12-04T12:00:00Z", "year:rules", "2031", false),
+            ("2026-12-04T12:00:00Z", "year:rules", "2032", true),
+        ])
+    func fixedClock(now: String, range: String, value: String, refused: Bool) throws {
+        // given
+        let context = ValidationContext(now: try #require(RFC3339.date(from: now)))
+
+        // when
+        let flagged: Bool
+        if range.hasPrefix("year:") {
+            let years = try #require(YearRange(rawValue: String(range.dropFirst(5)))).years(context: context)
+            flagged = !years.contains(try #require(Int(value)))
+        } else {
+            flagged = try #require(DateRange(rawValue: range)).violation(value, at: "/x", context: context) != nil
+        }
+
+        // then
+        #expect(flagged == refused, "\(range) \(value) at \(now)")
+    }
+
     @Test("the activity's future margin and earliest date come from the configuration")
     func configuredActivityRange() async throws {
         try await withTestApp(configure: { config in
