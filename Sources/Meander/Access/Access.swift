@@ -2,31 +2,41 @@ import Fluent
 import Foundation
 import Vapor
 
-/// Checks the request's declared permission against the caller's roles — the one place scope is enforced.
+/// Checks a permission against the caller's roles — the one place scope is enforced. No HTTP: a handler gets one
+/// for its operation's declared permission (`request.access`), a service for the permission its rule needs
+/// (`caller.access(.activitiesCreate, on: db)`).
 ///
 /// Outside the caller's reach a record answers 404 (ids leak nothing); inside it, a role that does not grant
 /// the permission answers 403.
-struct Access {
-    let request: Request
+struct Access: Sendable {
+    let caller: Caller
+    /// The permission to check; `nil` when the operation declares none (a 500: every route must declare one).
+    let declared: Permission?
+    /// Where the tree is read unless a check is given another database.
+    let db: any Database
 
     private var permission: Permission {
         get throws {
-            guard let permission = request.permission else {
+            guard let permission = declared else {
                 throw AppError(.internalError, "The operation declares no permission.")
             }
             return permission
         }
     }
 
+    private func requirePrincipal() throws -> Principal { try caller.requirePrincipal() }
+
+    private func markAuthorized() { caller.checked?() }
+
     /// Authorises the declared permission on one organisation (and returns its lineage, nearest first), reading the
     /// tree on `db` (the request's database unless given).
     @discardableResult
     func authorize(in organizationID: UUID, on db: (any Database)? = nil) async throws -> [Organization] {
         let permission = try permission
-        let principal = try request.requirePrincipal()
-        let lineage = try await OrganizationTree.lineage(of: organizationID, on: db ?? request.db)
+        let principal = try requirePrincipal()
+        let lineage = try await OrganizationTree.lineage(of: organizationID, on: db ?? self.db)
         guard !lineage.isEmpty else { throw AppError(.notFound, "No such organisation.") }
-        request.markAuthorized()
+        markAuthorized()
         let grants = permission.grants
         if principal.grants.contains(where: { grants[$0.role] == .anywhere }) {
             return lineage
@@ -53,8 +63,8 @@ struct Access {
     /// Authorises a permission that is not tied to one organisation: the caller needs a granting role anywhere.
     func authorizeAnywhere() throws {
         let permission = try permission
-        let principal = try request.requirePrincipal()
-        request.markAuthorized()
+        let principal = try requirePrincipal()
+        markAuthorized()
         guard principal.grants.contains(where: { permission.grants[$0.role] != nil }) else {
             throw AppError(.forbidden, "Your roles do not allow \(permission.rawValue).")
         }
@@ -66,32 +76,32 @@ struct Access {
     /// for tenant data) is refused with 403, as `authorizeAnywhere` refuses them, instead of being shown an empty page.
     func reachableOrganizationIDs() async throws -> Set<UUID>? {
         let permission = try permission
-        let principal = try request.requirePrincipal()
+        let principal = try requirePrincipal()
         try authorizeAnywhere()
         let grants = permission.grants
         if principal.grants.contains(where: { grants[$0.role] == .anywhere }) {
             return nil
         }
         let roots = Set(principal.grants.filter { grants[$0.role] == .subtree }.compactMap(\.organizationID))
-        return try await OrganizationTree.subtreeIDs(of: roots, on: request.db)
+        return try await OrganizationTree.subtreeIDs(of: roots, on: db)
     }
 
     /// Only the caller themself: `authenticated` operations act on the caller's own account.
     func authorizeSelf() throws -> Principal {
-        request.markAuthorized()
-        return try request.requirePrincipal()
+        markAuthorized()
+        return try requirePrincipal()
     }
 }
 
 extension Request {
-    /// The access checks for this request's declared permission.
-    var access: Access { Access(request: self) }
+    /// The access checks for this request's declared permission, by its caller (signed in or not), on its database.
+    var access: Access { Access(caller: Caller(anyoneOf: self), declared: permission, db: db) }
 
     private struct AuthorizedKey: StorageKey {
         typealias Value = Bool
     }
 
-    fileprivate func markAuthorized() {
+    func markAuthorized() {
         storage[AuthorizedKey.self] = true
     }
 

@@ -42,7 +42,7 @@ struct AccessMiddleware: AsyncMiddleware {
             let sessionID = UUID(uuidString: claims.sid),
             let loaded = try await Principal.loadWithSession(userID: userID, sessionID: sessionID, on: request.db)
         else { throw unauthorized }
-        let now = Date()
+        let now = request.now
         let session = loaded.session
         guard session.revokedAt == nil, session.expiresAt > now,
             session.lastSeenAt.addingTimeInterval(services.config.sessionIdleTimeout) > now, session.userIsActive

@@ -50,7 +50,7 @@ extension APIHandler {
             bufdirCategory: category, reportable: body.reportable, requiresEvidence: body.requiresEvidence,
             defaultDurationMinutes: Int(body.defaultDurationMinutes), sortOrder: Int(body.sortOrder ?? 1000))
         do {
-            try await request.db.identityTransaction { transaction in
+            try await request.db.writeTransaction { transaction in
                 try await type.create(on: transaction)
                 try await AuditLog.append(
                     AuditEvent(
@@ -68,7 +68,7 @@ extension APIHandler {
         _ input: Operations.UpdateActivityType.Input
     ) async throws -> Operations.UpdateActivityType.Output {
         let request = try RequestContext.request
-        guard let id = UUID(uuidString: input.path.activityTypeId),
+        guard let id = APIID.uuid(input.path.activityTypeId),
             let type = try await ActivityType.find(id, on: request.db)
         else {
             _ = try? await request.access.reachableOrganizationIDs()
@@ -89,7 +89,7 @@ extension APIHandler {
     ) async throws -> Operations.UpdateGlobalActivityType.Output {
         let request = try RequestContext.request
         try request.access.authorizeAnywhere()
-        guard let id = UUID(uuidString: input.path.activityTypeId),
+        guard let id = APIID.uuid(input.path.activityTypeId),
             let type = try await ActivityType.find(id, on: request.db), type.$organization.id == nil
         else { throw AppError(.notFound, "No such global activity type.") }
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
@@ -124,7 +124,7 @@ enum ActivityTypeRules {
             ? (type.isActive ? "activity_type.reactivated" : "activity_type.deactivated") : "activity_type.updated"
         let metadata = ["fields": changed.joined(separator: ",")]
         let id = try type.requireID()
-        try await request.db.identityTransaction { transaction in
+        try await request.db.writeTransaction { transaction in
             try await type.save(on: transaction)
             try await AuditLog.append(
                 AuditEvent(

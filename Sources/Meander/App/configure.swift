@@ -7,14 +7,17 @@ import OpenAPIVapor
 import SQLKit
 import Vapor
 
-/// Wires one application: databases, migrations, middleware and the API, all from one `AppConfig`.
-public func configure(_ app: Application, config: AppConfig) async throws {
+/// Wires one application: databases, migrations, middleware and the API, all from one `AppConfig`, with the clock and
+/// id source of `dependencies` (live unless a test gives its own).
+public func configure(
+    _ app: Application, config: AppConfig, dependencies: AppDependencies = .live
+) async throws {
     let contract = try OpenAPIContract.bundled()
     try contract.checkPermissionsDeclared()
     let tokens = await TokenService(
         signingKey: config.tokenSigningKey, accessTokenLifetime: config.accessTokenLifetime)
     app.meander = Meander(
-        config: config, metrics: HTTPMetrics(), contract: contract, tokens: tokens,
+        config: config, dependencies: dependencies, metrics: HTTPMetrics(), contract: contract, tokens: tokens,
         cipher: FieldCipher(masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys),
         files: config.storage.makeBlobStore(httpClient: app.http.client.shared),
         pageCursorKey: PageCursor.key(signingKey: config.tokenSigningKey))
@@ -81,6 +84,8 @@ private func prepareSQLiteConnections(_ app: Application, config: AppConfig) asy
 /// Meander's per-application state.
 public struct Meander: Sendable {
     public let config: AppConfig
+    /// The clock and the id source (see `AppDependencies`).
+    public let dependencies: AppDependencies
     public let metrics: HTTPMetrics
     /// The OpenAPI document, parsed: operations, parameters, body schemas and permissions.
     let contract: OpenAPIContract

@@ -12,7 +12,7 @@ extension APIHandler {
         if let raw = query.organizationId {
             // One organisation: 404 outside reach, 403 inside it for a role without audit.read. A granting role on
             // its lineage reaches its whole subtree.
-            guard let organizationID = UUID(uuidString: raw) else { throw AppError(.notFound, "No such organisation.") }
+            guard let organizationID = APIID.uuid(raw) else { throw AppError(.notFound, "No such organisation.") }
             try await request.access.authorize(in: organizationID)
             organizations = try await OrganizationTree.subtreeIDs(of: [organizationID], on: request.db)
         } else {
@@ -33,7 +33,7 @@ extension APIHandler {
             builder.filter(\.$action == action)
         }
         if let raw = query.actorUserId {
-            guard let actor = UUID(uuidString: raw) else {
+            guard let actor = APIID.uuid(raw) else {
                 throw AppError.invalidParameter("actor_user_id", "must be a UUID.")
             }
             builder.filter(\.$actorUserID == actor)

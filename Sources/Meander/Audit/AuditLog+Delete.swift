@@ -1,21 +1,18 @@
 import Fluent
 import Foundation
-import Vapor
 
 extension AuditLog {
     /// Deletes a record (soft, where the model has `deleted_at`) and appends `<targetType>.deleted` in the same
     /// transaction.
     static func delete<Record: Model>(
-        _ record: Record, targetType: String, organizationID: UUID, request: Request
+        _ record: Record, targetType: String, organizationID: UUID, by caller: Caller, deps: AppDependencies,
+        on db: any Database
     ) async throws where Record.IDValue == UUID {
-        let id = try record.requireID()
-        try await request.db.identityTransaction { transaction in
+        let event = caller.event(
+            "\(targetType).deleted", organizationID: organizationID, targetType: targetType,
+            targetID: try record.requireID())
+        try await db.auditedWrite(event, clock: deps.clock) { transaction in
             try await record.delete(on: transaction)
-            try await append(
-                AuditEvent(
-                    "\(targetType).deleted", request: request, organizationID: organizationID, targetType: targetType,
-                    targetID: id),
-                on: transaction)
         }
     }
 }

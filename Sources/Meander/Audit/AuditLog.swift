@@ -19,6 +19,8 @@ struct AuditEvent: Sendable {
     var userAgent: String?
     /// Further details; never special-category data. Not hashed, like `ip` and `userAgent`.
     var metadata: [String: String] = [:]
+    /// The clock that dates the entry when it is appended: the app's for a request; `nil` for the machine's.
+    var clock: AppClock?
 
     init(
         _ action: String, outcome: AuditLogEntry.Outcome = .success, actorUserID: UUID? = nil,
@@ -51,6 +53,7 @@ struct AuditEvent: Sendable {
             targetType: targetType, targetID: targetID, client: AuditEvent.client(of: request),
             ip: request.remoteAddress?.ipAddress,
             userAgent: request.headers.first(name: .userAgent).map { String($0.prefix(512)) }, metadata: metadata)
+        self.clock = request.dependencies.clock
     }
 
     /// `X-Meander-Client: mobile|portal|cli` names the client; anything else counts as a plain API client.
@@ -80,7 +83,9 @@ enum AuditLog {
     /// serialising. An entry already beyond the checkpoint (written behind the log's back) or a missing checkpoint
     /// stops every append with `AuditLog.divergedMessage` (503) instead of chaining on from a forgery.
     @discardableResult
-    static func append(_ event: AuditEvent, on db: any Database, at time: Date = Date()) async throws -> AuditLogEntry {
+    static func append(_ event: AuditEvent, on db: any Database, at time: Date? = nil) async throws -> AuditLogEntry {
+        // The time given, else now by the event's clock (a request's: the app's), else by the machine's.
+        let time = time ?? event.clock?.now() ?? Date()
         let entry = AuditLogEntry(
             id: UUID(), sequence: 0,
             createdAt: Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000),
@@ -97,7 +102,7 @@ enum AuditLog {
                     return entry
                 }
             }
-            return try await db.identityTransaction { transaction in
+            return try await db.writeTransaction { transaction in
                 try await appendOnSQLite(entry, on: transaction)
                 return entry
             }

@@ -37,7 +37,8 @@ struct BufdirCommand: OperatorCommandGroup {
 
     /// The report of an organisation and period, a new draft when there is none.
     static func report(
-        organization: Organization, year: Int, start: String?, end: String?, on db: any Database
+        organization: Organization, year: Int, start: String?, end: String?, deps: AppDependencies,
+        on db: any Database
     ) async throws -> BufdirReport {
         let period = try BufdirReportLifecycle.period(year: year, start: start, end: end)
         let id = try organization.requireID()
@@ -48,7 +49,7 @@ struct BufdirCommand: OperatorCommandGroup {
             return existing
         }
         return try await BufdirReportLifecycle.create(
-            organizationID: id, year: year, start: start, end: end, actor: .cli, on: db)
+            organizationID: id, year: year, start: start, end: end, actor: .cli, deps: deps, on: db)
     }
 }
 
@@ -96,12 +97,14 @@ struct BufdirExportCommand: OperatorCommand {
         let app = context.application
         let organization = try await BufdirCommand.organization(raw, on: app.db)
         let report = try await BufdirCommand.report(
-            organization: organization, year: year, start: signature.periodStart, end: signature.periodEnd, on: app.db)
+            organization: organization, year: year, start: signature.periodStart, end: signature.periodEnd,
+            deps: app.meander.dependencies, on: app.db)
         let progress = ProgressReporter()
         let audit: BufdirExportAudit
         do {
             audit = try await BufdirExportRun.run(
-                .init(reportID: try report.requireID(), format: format, client: .cli, actor: .cli, jobID: nil), db: app.db,
+                .init(reportID: try report.requireID(), format: format, client: .cli, actor: .cli, jobID: nil),
+                deps: app.meander.dependencies, db: app.db,
                 files: app.meander.files, temporaryDirectory: FileManager.default.temporaryDirectory, logger: app.logger,
                 progress: { done, total in progress.update("export \(format.rawValue)", done: done, total: total) })
         } catch let failure as JobFailure {
@@ -150,8 +153,11 @@ struct BufdirFinalizeCommand: OperatorCommand {
         }
         let db = context.application.db
         let organization = try await BufdirCommand.organization(raw, on: db)
-        let report = try await BufdirCommand.report(organization: organization, year: year, start: nil, end: nil, on: db)
-        try await BufdirReportLifecycle.finalize(report, actor: .cli, on: db)
+        let report = try await BufdirCommand.report(
+            organization: organization, year: year, start: nil, end: nil,
+            deps: context.application.meander.dependencies, on: db)
+        try await BufdirReportLifecycle.finalize(
+            report, actor: .cli, deps: context.application.meander.dependencies, on: db)
         context.console.print("finalized \(try report.requireID().uuidString.lowercased()): content sha256 \(report.contentSHA256 ?? "")")
     }
 }

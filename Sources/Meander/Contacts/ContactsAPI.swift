@@ -74,14 +74,14 @@ extension APIHandler {
         var errors: [AppError.FieldError] = []
         let firstName = ContactRules.name(body.firstName, field: "/first_name", errors: &errors)
         let lastName = ContactRules.name(body.lastName, field: "/last_name", errors: &errors)
-        let birthYear = body.birthYear.flatMap { ContactRules.birthYear(Int($0), errors: &errors) }
+        let birthYear = body.birthYear.flatMap { ContactRules.birthYear(Int($0), now: request.now, errors: &errors) }
         let municipality = body.municipalityCode.flatMap { ContactRules.municipality($0, errors: &errors) }
         let consent = body.consent.flatMap {
-            ContactRules.consent(scope: $0.scope, givenAt: $0.givenAt, pointer: "/consent", errors: &errors)
+            ContactRules.consent(scope: $0.scope, givenAt: $0.givenAt, now: request.now, pointer: "/consent", errors: &errors)
         }
         var mentorIDs: [UUID] = []
         for (index, raw) in (body.mentorIds ?? []).enumerated() {
-            guard let id = UUID(uuidString: raw) else {
+            guard let id = APIID.uuid(raw) else {
                 errors.append(.init(field: "/mentor_ids/\(index)", code: "invalid_value", message: "Not a user id."))
                 continue
             }
@@ -93,7 +93,7 @@ extension APIHandler {
         }
 
         let contact = Contact(
-            id: UUID(), organizationID: organizationID, firstName: firstName, lastName: lastName, birthYear: birthYear,
+            id: request.dependencies.uuid(), organizationID: organizationID, firstName: firstName, lastName: lastName, birthYear: birthYear,
             phone: ContactRules.text(body.phone), address: ContactRules.text(body.address),
             postalCode: body.postalCode, postalPlace: ContactRules.text(body.postalPlace),
             municipalityCode: municipality?.code, countyCode: municipality?.countyCode,
@@ -103,7 +103,7 @@ extension APIHandler {
         let secrets = ContactSecrets(request: request)
         let needs = ContactRules.text(body.needs)
         let notes = ContactRules.text(body.notes)
-        try await request.db.identityTransaction { [mentorIDs] db in
+        try await request.db.writeTransaction { [mentorIDs] db in
             try await secrets.seal(needs: needs, notes: notes, into: contact, on: db)
             try await contact.create(on: db)
             for mentorID in mentorIDs {
@@ -144,7 +144,7 @@ extension APIHandler {
         let secrets = ContactSecrets(request: request)
         // Read again under the row lock: two edits of different fields (needs and notes are sealed together) must
         // not undo each other, and an erasure that committed first must win.
-        let contact = try await request.db.identityTransaction { db in
+        let contact = try await request.db.writeTransaction { db in
             let contact = try await Contacts.lockUnlessErased(contactID, on: db)
             let changed = try await patch.apply(to: contact, secrets: secrets, on: db)
             guard !changed.isEmpty else { return contact }
@@ -165,9 +165,9 @@ extension APIHandler {
         try Contacts.checkNotErased(contact)
         guard contact.status != .archived else { throw AppError(.conflict, "The contact is already archived.") }
         let contactID = try contact.requireID()
-        let now = Date()
-        try await request.db.identityTransaction { db in
-            try await Contacts.transition(contact, to: .archived, on: db)
+        let now = request.now
+        try await request.db.writeTransaction { db in
+            try await Contacts.transition(contact, to: .archived, at: now, on: db)
             // Nobody follows up an archived contact: the assignments end, and with them the mentors' access.
             let ended = try await Contacts.endAssignments(of: contactID, at: now, on: db)
             try await AuditLog.append(
@@ -185,11 +185,11 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
         try Contacts.checkNotErased(contact)
         var errors: [AppError.FieldError] = []
-        guard let consent = ContactRules.consent(scope: body.scope, givenAt: body.givenAt, errors: &errors) else {
+        guard let consent = ContactRules.consent(scope: body.scope, givenAt: body.givenAt, now: request.now, errors: &errors) else {
             throw AppError.validation(errors)
         }
         let contactID = try contact.requireID()
-        let recorded = try await request.db.identityTransaction { db in
+        let recorded = try await request.db.writeTransaction { db in
             let contact = try await Contacts.lockUnlessErased(contactID, on: db)
             // A new consent (another scope, or given again after a withdrawal) replaces the one on record.
             contact.consentGivenAt = consent.givenAt
@@ -214,8 +214,8 @@ extension APIHandler {
         guard contact.consentGivenAt != nil else { throw AppError(.conflict, "No consent is on record.") }
         guard contact.consentWithdrawnAt == nil else { throw AppError(.conflict, "The consent is already withdrawn.") }
         let contactID = try contact.requireID()
-        let now = Date()
-        try await request.db.identityTransaction { db in
+        let now = request.now
+        try await request.db.writeTransaction { db in
             // Conditional, so that two withdrawals racing each other do not both succeed.
             let updated = try await db.sqlDatabase().update(Contact.schema)
                 .set("consent_withdrawn_at", to: now)
@@ -245,7 +245,7 @@ extension APIHandler {
         guard contact.status != .archived else {
             throw AppError(.conflict, "The contact is archived; reactivate them before assigning a mentor.")
         }
-        guard let mentorID = UUID(uuidString: body.mentorId) else {
+        guard let mentorID = APIID.uuid(body.mentorId) else {
             throw AppError.validation([.init(field: "/mentor_id", code: "invalid_value", message: "Not a user id.")])
         }
         let contactID = try contact.requireID()
@@ -260,7 +260,7 @@ extension APIHandler {
             organizationID: contact.$organization.id, contactID: contactID, mentorID: mentorID,
             assignedByID: principal.userID)
         do {
-            try await request.db.identityTransaction { db in
+            try await request.db.writeTransaction { db in
                 _ = try await Contacts.lockUnlessErased(contactID, on: db)
                 try await assignment.create(on: db)
                 try await AuditLog.append(
@@ -282,10 +282,10 @@ extension APIHandler {
         let mentorID = try APIID.parse(input.path.mentorId, parameter: "mentorId")
         let contactID = try contact.requireID()
         let notAssigned = AppError(.notFound, "The mentor is not assigned to this contact.")
-        try await request.db.identityTransaction { db in
+        try await request.db.writeTransaction { db in
             let ended = try await db.sqlDatabase().update(ContactMentorAssignment.schema)
-                .set("unassigned_at", to: Date())
-                .set("updated_at", to: Date())
+                .set("unassigned_at", to: request.now)
+                .set("updated_at", to: request.now)
                 .where("contact_id", .equal, contactID)
                 .where("mentor_id", .equal, mentorID)
                 .where("unassigned_at", .is, SQLLiteral.null)
@@ -326,8 +326,9 @@ enum Contacts {
     }
 
     /// Moves a contact to a status with a conditional update; 409 when another request changed it first.
-    static func transition(_ contact: Contact, to status: Contact.Status, on db: any Database) async throws {
-        let now = Date()
+    static func transition(
+        _ contact: Contact, to status: Contact.Status, at now: Date, on db: any Database
+    ) async throws {
         let updated = try await db.sqlDatabase().update(Contact.schema)
             .set("status", to: status.rawValue)
             .set("updated_at", to: now)

@@ -84,7 +84,7 @@ enum ContactGDPR {
                     contentBase64: bytes.base64EncodedString()))
         }
         return Components.Schemas.ContactExport(
-            exportedAt: Date(), contactId: id.uuidString.lowercased(),
+            exportedAt: request.now, contactId: id.uuidString.lowercased(),
             tables: .init(additionalProperties: try tables.mapValues { try $0.map(OpenAPIObjectContainer.init(row:)) }),
             files: files)
     }
@@ -102,10 +102,10 @@ enum ContactGDPR {
         let id = try contact.requireID()
         let principal = try request.requirePrincipal()
         let files = request.application.meander.files
-        let now = Date()
+        let now = request.now
         let none: String? = nil
 
-        let (activities, attachments) = try await request.db.identityTransaction { db in
+        let (activities, attachments) = try await request.db.writeTransaction { db in
             let sql = try db.sqlDatabase()
             let erased = try await sql.update(Contact.schema)
                 .set("first_name", to: none).set("last_name", to: none).set("phone", to: none)

@@ -46,6 +46,17 @@ public struct AppError: Error, Sendable, Equatable {
             }
         }
 
+        /// The code of an error known only by its status (Vapor's `Abort`, the OpenAPI runtime's errors): the first
+        /// code with that status, so the general one (`bad_request` before `invalid_parameter`). Read from `status`,
+        /// so that the table is written once.
+        init(status: HTTPResponseStatus) {
+            if let code = Self.allCases.first(where: { $0.status == status }) {
+                self = code
+            } else {
+                self = status.code >= 500 ? .internalError : .badRequest
+            }
+        }
+
         var title: String {
             switch self {
             case .badRequest: "Bad request"
@@ -139,6 +150,12 @@ public struct AppError: Error, Sendable, Equatable {
     public static func == (lhs: AppError, rhs: AppError) -> Bool {
         lhs.code == rhs.code && lhs.detail == rhs.detail && lhs.fieldErrors == rhs.fieldErrors
             && lhs.headers.elementsEqual(rhs.headers, by: { $0 == $1 })
+    }
+
+    /// A write to an activity of a Bufdir period that a finalised or submitted report has closed: 409. `subject` says
+    /// what lies there ("The activity", or "That date" for a new or moved one).
+    public static func closedPeriod(_ subject: String = "The activity") -> AppError {
+        AppError(.conflict, "\(subject) lies in a finalised Bufdir period, which is read-only.")
     }
 
     /// A validation error naming each bad field.

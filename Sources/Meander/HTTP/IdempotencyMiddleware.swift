@@ -42,9 +42,12 @@ struct IdempotencyMiddleware: AsyncMiddleware {
             throw AppError.invalidParameter(Self.header, "Use 1 to 255 printable ASCII characters without spaces.")
         }
         let fingerprint = Self.fingerprint(request)
-        let now = Date()
+        let now = request.now
 
-        switch try await claim(key, user: principal.userID, fingerprint: fingerprint, now: now, on: request.db) {
+        switch try await claim(
+            key, user: principal.userID, fingerprint: fingerprint, now: now, ids: request.dependencies.uuid,
+            on: request.db)
+        {
         case .claimed(let id):
             let response: Response
             do {
@@ -75,10 +78,10 @@ struct IdempotencyMiddleware: AsyncMiddleware {
 
     /// Claims the key with one insert; a key already held is replayed, refused or, when expired, taken over.
     private func claim(
-        _ key: String, user: UUID, fingerprint: String, now: Date, on db: any Database
+        _ key: String, user: UUID, fingerprint: String, now: Date, ids: UUIDSource, on db: any Database
     ) async throws -> Claim {
         for _ in 0..<2 {
-            let id = UUID()
+            let id = ids()
             let inserted = try await db.sqlDatabase().raw(
                 """
                 INSERT INTO idempotency_keys (id, created_at, user_id, "key", request_hash, expires_at)

@@ -140,24 +140,7 @@ struct ProblemMiddleware: AsyncMiddleware {
     }
 
     private static func fromStatus(_ status: HTTPResponseStatus, detail: String?) -> AppError {
-        let code: AppError.Code =
-            switch status {
-            case .badRequest: .badRequest
-            case .unauthorized: .unauthorized
-            case .forbidden: .forbidden
-            case .notFound: .notFound
-            case .methodNotAllowed: .methodNotAllowed
-            case .notAcceptable: .notAcceptable
-            case .conflict: .conflict
-            case .payloadTooLarge: .payloadTooLarge
-            case .unsupportedMediaType: .unsupportedMediaType
-            case .uriTooLong: .uriTooLong
-            case .requestHeaderFieldsTooLarge: .headersTooLarge
-            case .unprocessableEntity: .unprocessable
-            case .tooManyRequests: .rateLimited
-            case .serviceUnavailable: .serviceUnavailable
-            default: status.code >= 500 ? .internalError : .badRequest
-            }
+        let code = AppError.Code(status: status)
         let safeDetail = code == .internalError ? nil : detail
         return AppError(code, safeDetail)
     }

@@ -8,7 +8,7 @@ struct RequestIDMiddleware: AsyncMiddleware {
     static let headerName = "X-Request-Id"
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let id = Self.acceptable(request.headers.first(name: Self.headerName)) ?? UUID().uuidString.lowercased()
+        let id = Self.acceptable(request.headers.first(name: Self.headerName)) ?? request.dependencies.uuid().uuidString.lowercased()
         request.requestID = id
         request.logger[metadataKey: "request-id"] = .string(id)
         let response = try await next.respond(to: request)

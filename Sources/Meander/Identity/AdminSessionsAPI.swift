@@ -34,7 +34,7 @@ extension APIHandler {
                         """))
         }
         if query.includeRevoked != true {
-            builder.filter(\.$revokedAt == nil).filter(\.$expiresAt > Date())
+            builder.filter(\.$revokedAt == nil).filter(\.$expiresAt > request.now)
         }
         let rows = try await builder.page(page).all()
         let (sessions, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)

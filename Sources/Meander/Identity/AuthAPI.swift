@@ -17,7 +17,7 @@ extension APIHandler {
         let services = request.application.meander
         let config = services.config
         let email = User.normalize(email: body.email)
-        let now = Date()
+        let now = request.now
         let keys = SignIn.throttleKeys(email: email, ip: request.remoteAddress?.ipAddress, policies: config.loginThrottle)
 
         let counts = try await LoginThrottle.claim(keys, on: request.db, now: now)
@@ -69,7 +69,7 @@ extension APIHandler {
                 nil
             }
 
-        try await request.db.identityTransaction { transaction in
+        try await request.db.writeTransaction { transaction in
             try await LoginThrottle.recordSuccess(keys, on: transaction, now: now)
             try await session.create(on: transaction)
             let sessionID = try session.requireID()
@@ -130,7 +130,7 @@ extension APIHandler {
         guard let session = try await Session.find(principal.sessionID, on: request.db) else {
             throw AppError(.unauthorized, "A valid access token is required.")
         }
-        try await request.db.identityTransaction { transaction in
+        try await request.db.writeTransaction { transaction in
             guard try await Session.revoke(session, reason: .logout, on: transaction) else { return }
             try await AuditLog.append(
                 AuditEvent("auth.logout", request: request, targetType: "session", targetID: principal.sessionID),
@@ -150,13 +150,13 @@ extension APIHandler {
         }
         let config = request.application.meander.config
         let email = User.normalize(email: body.email)
-        let now = Date()
+        let now = request.now
         let keys = PasswordReset.throttleKeys(
             email: email, ip: request.remoteAddress?.ipAddress, policies: config.loginThrottle)
         try await LoginThrottle.claim(keys, on: request.db, now: now)
 
         let user = try await User.query(on: request.db).filter(\.$email == email).first()
-        try await request.db.identityTransaction { transaction in
+        try await request.db.writeTransaction { transaction in
             // A write first (SQLite takes its write lock before the reads of the audit append).
             try await LoginThrottle.recordFailure(keys, on: transaction, now: now)
             guard let user, user.status == .active else {
@@ -195,7 +195,7 @@ extension APIHandler {
         case .json(let json): body = json
         }
         let config = request.application.meander.config
-        let now = Date()
+        let now = request.now
         guard
             let action = try await ActionToken.query(on: request.db)
                 .filter(\.$tokenHash == TokenService.hash(body.token))
@@ -211,7 +211,7 @@ extension APIHandler {
         let newHash = try await PasswordHasher(cost: config.passwordHashCost)
             .hash(body.newPassword, on: request.application.threadPool)
 
-        try await request.db.identityTransaction { transaction in
+        try await request.db.writeTransaction { transaction in
             let sql = try transaction.sqlDatabase()
             let spent = try await sql.raw(
                 """
@@ -267,8 +267,8 @@ enum SignIn {
     static func recordFailure(
         user: User?, reason: String, lockedOut: Bool, keys: [LoginThrottle.Key], request: Request
     ) async throws {
-        let now = Date()
-        try await request.db.identityTransaction { transaction in
+        let now = request.now
+        try await request.db.writeTransaction { transaction in
             try await LoginThrottle.recordFailure(keys, on: transaction, now: now)
             var metadata = ["reason": reason]
             if let user, let userID = user.id {

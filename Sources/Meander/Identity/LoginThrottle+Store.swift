@@ -38,7 +38,7 @@ extension LoginThrottle {
     @discardableResult
     static func claim(_ keys: [Key], on db: any Database, now: Date = Date()) async throws -> [Int] {
         do {
-            return try await db.identityTransaction { transaction in
+            return try await db.writeTransaction { transaction in
                 var counts: [Int] = []
                 for key in keys {
                     counts.append(try await claim(key, on: try transaction.sqlDatabase(), now: now))

@@ -32,7 +32,7 @@ extension APIHandler {
         let hasher = PasswordHasher(cost: config.passwordHashCost)
         try PasswordPolicy.check(body.newPassword, email: user.email, field: "/new_password")
 
-        let now = Date()
+        let now = request.now
         let keys = [LoginThrottle.Key(key: LoginThrottle.accountKey(user.email), policy: config.loginThrottle.account)]
         let counts = try await LoginThrottle.claim(keys, on: request.db, now: now)
         let matches =
@@ -43,7 +43,7 @@ extension APIHandler {
             }
         guard matches else {
             let lockedOut = config.loginThrottle.account.isLockedOut(afterFailures: counts.first ?? 0)
-            try await request.db.identityTransaction { transaction in
+            try await request.db.writeTransaction { transaction in
                 try await LoginThrottle.recordFailure(keys, on: transaction, now: now)
                 if lockedOut {
                     try await transaction.sqlDatabase().raw(
@@ -61,7 +61,7 @@ extension APIHandler {
         }
 
         let newHash = try await hasher.hash(body.newPassword, on: pool)
-        try await request.db.identityTransaction { transaction in
+        try await request.db.writeTransaction { transaction in
             try await LoginThrottle.recordSuccess(keys, on: transaction, now: now)
             try await transaction.sqlDatabase().raw(
                 """
@@ -88,7 +88,7 @@ extension APIHandler {
         let query = input.query
         let page = try Keyset.sessions(list: "listMySessions").page(
             limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
-        let now = Date()
+        let now = request.now
         let idleTimeout = request.application.meander.config.sessionIdleTimeout
 
         let builder = Session.query(on: request.db).filter(\.$user.$id == principal.userID)
@@ -111,14 +111,14 @@ extension APIHandler {
     func revokeMySession(_ input: Operations.RevokeMySession.Input) async throws -> Operations.RevokeMySession.Output {
         let request = try RequestContext.request
         let principal = try request.access.authorizeSelf()
-        guard let sessionID = UUID(uuidString: input.path.sessionId),
+        guard let sessionID = APIID.uuid(input.path.sessionId),
             let session = try await Session.query(on: request.db)
                 .filter(\.$id == sessionID)
                 .filter(\.$user.$id == principal.userID)
                 .first()
         else { throw AppError(.notFound, "No such session.") }
         try SessionRules.checkNotCurrent(sessionID, request: request)
-        try await request.db.identityTransaction { transaction in
+        try await request.db.writeTransaction { transaction in
             guard try await Session.revoke(session, reason: .revokedByUser, on: transaction) else { return }
             try await AuditLog.append(
                 AuditEvent(

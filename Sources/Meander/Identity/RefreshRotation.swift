@@ -96,7 +96,7 @@ struct RefreshRotation: Sendable {
     /// Tries to spend the token; `nil` if another request spent (or revoked) it first.
     private func spend(_ token: Presented, presented: String, on db: any Database, audit: AuditEvent) async throws -> Pair? {
         let child = tokens.childRefreshToken(of: presented)
-        let issuedAt = try await db.identityTransaction { transaction -> Date? in
+        let issuedAt = try await db.writeTransaction { transaction -> Date? in
             let sql = try transaction.sqlDatabase()
             // The grace window runs from the moment the token is really spent. Whole seconds, so that the access
             // token signed for `issued_at` is the same after the database round trip.
@@ -162,7 +162,7 @@ struct RefreshRotation: Sendable {
             return Pair(accessToken: access, refreshToken: childToken, userID: token.userID, sessionID: token.sessionID)
         }
 
-        try await db.identityTransaction { transaction in
+        try await db.writeTransaction { transaction in
             guard
                 try await Session.revoke(
                     id: token.sessionID, reason: .refreshTokenReuse, on: transaction, at: presentedAt)

@@ -12,11 +12,11 @@ final class BackgroundWork: Sendable {
 
     /// Runs `work` for the job `id`, recording its start, progress and end in the job's row.
     func start(
-        _ job: Job, on db: any Database, logger: Logger,
+        _ job: Job, on db: any Database, clock: AppClock, logger: Logger,
         _ work: @escaping @Sendable (JobProgress) async throws -> [String: String]
     ) throws {
         let id = try job.requireID()
-        let progress = JobProgress(id: id, db: db)
+        let progress = JobProgress(id: id, db: db, clock: clock)
         let task = Task {
             do {
                 let result = try await work(progress)
@@ -50,17 +50,22 @@ struct JobFailure: Error {
 final class JobProgress: Sendable {
     let id: UUID
     private let db: any Database
-    private let last = NIOLockedValueBox<(done: Int, at: Date)>((-1, .distantPast))
+    private let clock: AppClock
+    /// When progress was last written, by the machine's monotonic clock: the throttle is about real write rates,
+    /// not about the app's (possibly fixed) time.
+    private let last = NIOLockedValueBox<(done: Int, at: ContinuousClock.Instant?)>((-1, nil))
 
-    init(id: UUID, db: any Database) {
+    init(id: UUID, db: any Database, clock: AppClock) {
         self.id = id
         self.db = db
+        self.clock = clock
     }
 
     func report(done: Int, total: Int?) async {
-        let now = Date()
+        let now = ContinuousClock.now
         let due = last.withLockedValue { last -> Bool in
-            guard done != last.done, now.timeIntervalSince(last.at) >= 0.25 || done == total else { return false }
+            let quiet = last.at.map { now - $0 >= .milliseconds(250) } ?? true
+            guard done != last.done, quiet || done == total else { return false }
             last = (done, now)
             return true
         }
@@ -71,7 +76,7 @@ final class JobProgress: Sendable {
 
     func finish(_ status: Job.Status, result: [String: String], error: String?) async {
         try? await Job.query(on: db).filter(\.$id == id)
-            .set(\.$status, to: status).set(\.$finishedAt, to: Date())
+            .set(\.$status, to: status).set(\.$finishedAt, to: clock.now())
             .set(\.$result, to: JSONText.encode(result)).set(\.$lastError, to: error)
             .update()
         if status == .succeeded {

@@ -17,7 +17,7 @@ extension APIHandler {
         try RoleRules.checkGrantable(roles, by: principal, over: lineage, field: "/roles")
 
         let config = request.application.meander.config
-        let now = Date()
+        let now = request.now
         let token = TokenService.newLinkToken()
         let expiresAt = now.addingTimeInterval(Invitations.lifetime)
         let email = User.normalize(email: body.email)
@@ -61,7 +61,7 @@ extension APIHandler {
                 if let existingMembership {
                     // One row per (organisation, user): a returning member's row is reused, if it is still ended.
                     try await Memberships.transition(
-                        existingMembership, from: .ended, to: .invited, on: db,
+                        existingMembership, from: .ended, to: .invited, at: now, on: db,
                         set: { update in
                             update.set("joined_at", to: Date?.none).set("ended_at", to: Date?.none)
                                 .set("paused_at", to: Date?.none).set("paused_until", to: Date?.none)
@@ -128,7 +128,7 @@ extension APIHandler {
     ) async throws -> Operations.AcceptInvitation.Output {
         let request = try RequestContext.request
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
-        let now = Date()
+        let now = request.now
         let unusable = AppError.validation([
             .init(field: "/token", code: "invalid_value", message: "The invitation link is invalid, used or expired.")
         ])

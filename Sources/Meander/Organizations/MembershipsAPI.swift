@@ -46,7 +46,7 @@ extension APIHandler {
         let (membership, lineage) = try await Memberships.authorized(input.path.membershipId, request: request)
         try await RoleRules.checkOutranks(membership, by: try request.requirePrincipal(), over: lineage, on: request.db)
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
-        let now = Date()
+        let now = request.now
         if let until = body.pausedUntil, until <= now {
             throw AppError.validation([
                 .init(field: "/paused_until", code: "out_of_range", message: "The end of a pause must be in the future.")
@@ -58,7 +58,7 @@ extension APIHandler {
         // The reason may touch on health: it is stored only encrypted (issue 4) and never in clear or in the audit
         // log. Until encryption exists it is not stored at all.
         try await Memberships.transition(
-            membership, from: .active, to: .paused, on: request.db,
+            membership, from: .active, to: .paused, at: request.now, on: request.db,
             set: { update in
                 update.set("paused_at", to: now).set("paused_until", to: body.pausedUntil)
                     .set("paused_reason_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
@@ -84,7 +84,7 @@ extension APIHandler {
             throw AppError(.conflict, "Only a paused membership can be resumed (it is \(membership.status.rawValue)).")
         }
         try await Memberships.transition(
-            membership, from: .paused, to: .active, on: request.db,
+            membership, from: .paused, to: .active, at: request.now, on: request.db,
             set: { update in
                 update.set("paused_at", to: Date?.none).set("paused_until", to: Date?.none)
                     .set("paused_reason_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
@@ -103,14 +103,14 @@ extension APIHandler {
         try await RoleRules.checkOutranks(membership, by: principal, over: lineage, on: request.db)
         let previous = membership.status
         guard previous != .ended else { throw AppError(.conflict, "The membership has already ended.") }
-        let now = Date()
+        let now = request.now
         let membershipID = try membership.requireID()
         let userID = membership.$user.id
         let organizationID = membership.$organization.id
 
         let revokedRoles = try await request.db.transaction { db in
             try await Memberships.transition(
-                membership, from: previous, to: .ended, on: db,
+                membership, from: previous, to: .ended, at: now, on: db,
                 set: { update in
                     update.set("ended_at", to: now).set("paused_at", to: Date?.none).set("paused_until", to: Date?.none)
                         .set("paused_reason_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
@@ -200,9 +200,9 @@ extension APIHandler {
             throw AppError(.forbidden, "You cannot revoke \(role.rawValue), which ranks above your own roles here.")
         }
         let revoked = try await (request.db as! any SQLDatabase).update(UserRole.schema)
-            .set("revoked_at", to: Date())
+            .set("revoked_at", to: request.now)
             .set("revoked_by_id", to: principal.userID)
-            .set("updated_at", to: Date())
+            .set("updated_at", to: request.now)
             .where("id", .equal, try grant.requireID())
             .where("revoked_at", .is, SQLLiteral.null)
             .returning("id")
@@ -232,11 +232,11 @@ enum Memberships {
     /// Moves a membership between states with a conditional update; 409 when another request moved it first.
     static func transition(
         _ membership: OrganizationMembership, from: OrganizationMembership.Status, to: OrganizationMembership.Status,
-        on db: any Database, set: (SQLUpdateBuilder) -> SQLUpdateBuilder
+        at now: Date, on db: any Database, set: (SQLUpdateBuilder) -> SQLUpdateBuilder
     ) async throws {
         let update = (db as! any SQLDatabase).update(OrganizationMembership.schema)
             .set("status", to: to.rawValue)
-            .set("updated_at", to: Date())
+            .set("updated_at", to: now)
             .where("id", .equal, try membership.requireID())
             .where("status", .equal, from.rawValue)
         let changed = try await set(update).returning("id").all()

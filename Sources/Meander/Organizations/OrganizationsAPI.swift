@@ -217,7 +217,7 @@ extension APIHandler {
         let sql = request.db as! any SQLDatabase
         let updated = try await sql.update(Organization.schema)
             .set("status", to: status.rawValue)
-            .set("updated_at", to: Date())
+            .set("updated_at", to: request.now)
             .where("id", .equal, id)
             .where("status", .equal, other.rawValue)
             .returning("id")
@@ -281,55 +281,6 @@ extension Organization.Kind {
         case .regional: self = .regional
         case .local: self = .local
         }
-    }
-}
-
-/// Ids in paths and queries. The contract already checks their format; a malformed one that slips through is a
-/// record that does not exist.
-enum APIID {
-    static func parse(_ raw: String, parameter: String) throws -> UUID {
-        guard let id = UUID(uuidString: raw) else { throw AppError(.notFound, "No such \(parameter).") }
-        return id
-    }
-}
-
-/// The request body as parsed JSON, for the few fields where an explicit `null` differs from an absent key
-/// (the generated types read both as `nil`).
-enum RawBody {
-    static func object(of request: Request) -> [String: JSONValue]? {
-        guard let buffer = request.body.data,
-            case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
-        else { return nil }
-        return object
-    }
-}
-
-/// A case-insensitive substring match that behaves the same on SQLite and PostgreSQL.
-///
-/// SQLite's `LOWER` folds only ASCII (and PostgreSQL's depends on the database's locale), so the column is also
-/// folded explicitly for the upper-case letters of Norwegian and its neighbours; the needle is folded in Swift.
-enum CaseFoldedMatch {
-    static let foldedLetters: [(upper: String, lower: String)] = [
-        ("Æ", "æ"), ("Ø", "ø"), ("Å", "å"), ("Ä", "ä"), ("Ö", "ö"), ("Ü", "ü"), ("É", "é"),
-    ]
-
-    /// A filter that holds when any of the columns contains `needle`, ignoring case.
-    static func contains(_ needle: String, in columns: [(table: String, column: String)]) -> DatabaseQuery.Filter {
-        let escaped = needle.lowercased()
-            .replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_")
-        let pattern = "%" + escaped + "%"
-        var condition: SQLQueryString = ""
-        for (index, column) in columns.enumerated() {
-            var folded: SQLQueryString = "LOWER(\(ident: column.table).\(ident: column.column))"
-            for letter in foldedLetters {
-                folded = "REPLACE(\(folded), \(literal: letter.upper), \(literal: letter.lower))"
-            }
-            if index > 0 { condition += " OR " }
-            condition += "\(folded) LIKE \(bind: pattern) ESCAPE '\\'"
-        }
-        return .sql(embed: "(\(condition))")
     }
 }
 

@@ -8,9 +8,9 @@ extension Database {
     /// On PostgreSQL `body` runs in one transaction, so the request checks out one pooled connection and keeps it,
     /// instead of checking one out per statement. On the activity-logging path that was most of the app's cost
     /// per statement (scripts/bench-activities). Writes inside `body` that open their own transaction
-    /// (`identityTransaction`, `AuditLog.append`) join this one. Any error rolls it all back.
+    /// (`writeTransaction`, `AuditLog.append`) join this one. Any error rolls it all back.
     ///
-    /// On SQLite `body` runs as is. Its writes take the process-wide write lock themselves (`identityTransaction`).
+    /// On SQLite `body` runs as is. Its writes take the process-wide write lock themselves (`writeTransaction`).
     /// A transaction that read first and wrote later could fail to become a writer there.
     ///
     /// Code inside can ask for work to be done once the transaction has committed (`AfterCommit`).

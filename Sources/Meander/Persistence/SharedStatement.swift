@@ -44,11 +44,11 @@ enum StatementValue: Sendable {
 
     fileprivate func append(to bindings: inout PostgresBindings) throws {
         switch self {
-        case .uuid(let value): try bindings.append(value)
-        case .text(let value): try bindings.append(value)
-        case .integer(let value): try bindings.append(value)
-        case .time(let value): try bindings.append(value)
-        case .flag(let value): try bindings.append(value)
+        case .uuid(let value): bindings.append(value)
+        case .text(let value): bindings.append(value)
+        case .integer(let value): bindings.append(value)
+        case .time(let value): bindings.append(value)
+        case .flag(let value): bindings.append(value)
         case .bytes(let value): try bindings.append(value)
         }
     }

@@ -10,17 +10,17 @@ enum BufdirExportRun {
         var reportID: UUID
         var format: BufdirExportAudit.Format
         var client: BufdirExportAudit.Client
-        var actor: BufdirActor
+        var actor: Caller
         var jobID: UUID?
     }
 
     /// The export's audit record. A failed export is recorded too and then thrown as `JobFailure`, which names it.
     static func run(
-        _ input: Input, db: any Database, files: any BlobStore, temporaryDirectory: URL, logger: Logger,
-        progress: @escaping @Sendable (Int, Int) async -> Void
+        _ input: Input, deps: AppDependencies = .live, db: any Database, files: any BlobStore, temporaryDirectory: URL,
+        logger: Logger, progress: @escaping @Sendable (Int, Int) async -> Void
     ) async throws -> BufdirExportAudit {
         let started = ContinuousClock.now
-        let exportID = UUID()
+        let exportID = deps.uuid()
         guard let report = try await BufdirReport.find(input.reportID, on: db) else {
             throw AppError(.notFound, "No such report.")
         }
@@ -36,7 +36,7 @@ enum BufdirExportRun {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             if report.status == .draft {
-                try await BufdirReportLifecycle.recompute(report, actor: input.actor, on: db)
+                try await BufdirReportLifecycle.recompute(report, actor: input.actor, deps: deps, on: db)
             }
             parameters["report_status"] = report.status.rawValue
             let output = try await BufdirExporter.write(
@@ -76,10 +76,10 @@ enum BufdirExportRun {
 
     /// Appends the chain entry and inserts the audit row in one transaction: the row names its chain entry.
     private static func record(
-        _ audit: BufdirExportAudit, action: String, outcome: AuditLogEntry.Outcome, actor: BufdirActor,
+        _ audit: BufdirExportAudit, action: String, outcome: AuditLogEntry.Outcome, actor: Caller,
         metadata: [String: String], on db: any Database
     ) async throws {
-        try await db.identityTransaction { transaction in
+        try await db.writeTransaction { transaction in
             let entry = try await AuditLog.append(
                 actor.event(
                     action, organizationID: audit.organizationID, targetType: "bufdir_report",

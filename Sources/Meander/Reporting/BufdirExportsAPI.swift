@@ -12,7 +12,7 @@ extension APIHandler {
         guard let format = BufdirExportAudit.Format(rawValue: body.format.rawValue) else {
             throw AppError.validation([.init(field: "/format", code: "invalid_value", message: "Unknown format.")])
         }
-        let actor = try BufdirActor(request)
+        let actor = try Caller(request)
         let client: BufdirExportAudit.Client =
             body.client.flatMap { BufdirExportAudit.Client(rawValue: $0.rawValue) }
             ?? BufdirExportAudit.Client(rawValue: actor.client.rawValue) ?? .api
@@ -22,14 +22,15 @@ extension APIHandler {
         // A second tap while the same export is still running gets that job, not another one.
         if let running = try await Job.query(on: request.db)
             .filter(\.$kind == "bufdir_export").filter(\.$payload == payload).filter(\.$status == .running)
-            .filter(\.$requestedBy.$id == actor.userID).filter(\.$createdAt > Date().addingTimeInterval(-15 * 60))
+            .filter(\.$requestedBy.$id == actor.userID).filter(\.$createdAt > request.now.addingTimeInterval(-15 * 60))
             .first()
         {
             let location = "/api/v1/jobs/\(try running.requireID().uuidString.lowercased())"
             return .accepted(.init(headers: .init(location: location), body: .json(JobView.make(running))))
         }
         let job = Job(
-            kind: "bufdir_export", payload: payload, maxAttempts: 1, organizationID: report.$organization.id,
+            id: request.dependencies.uuid(), kind: "bufdir_export", payload: payload, maxAttempts: 1,
+            organizationID: report.$organization.id,
             requestedByID: actor.userID)
         job.status = .running
         job.attempts = 1
@@ -40,9 +41,10 @@ extension APIHandler {
         let files = app.meander.files
         let logger = request.logger
         let jobID = try job.requireID()
-        try app.meander.background.start(job, on: db, logger: logger) { progress in
+        try app.meander.background.start(job, on: db, clock: app.meander.dependencies.clock, logger: logger) { progress in
             let audit = try await BufdirExportRun.run(
-                .init(reportID: reportID, format: format, client: client, actor: actor, jobID: jobID), db: db, files: files,
+                .init(reportID: reportID, format: format, client: client, actor: actor, jobID: jobID),
+                deps: app.meander.dependencies, db: db, files: files,
                 temporaryDirectory: FileManager.default.temporaryDirectory, logger: logger,
                 progress: { done, total in await progress.report(done: done, total: total) })
             return ["export_id": try audit.requireID().uuidString.lowercased()]
@@ -120,7 +122,7 @@ extension APIHandler {
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
         let request = try RequestContext.request
         let principal = try request.access.authorizeSelf()
-        guard let id = UUID(uuidString: input.path.jobId), let job = try await Job.find(id, on: request.db),
+        guard let id = APIID.uuid(input.path.jobId), let job = try await Job.find(id, on: request.db),
             job.$requestedBy.id == principal.userID
         else { throw AppError(.notFound, "No such job of yours.") }
         return .ok(.init(body: .json(JobView.make(job))))
@@ -141,7 +143,7 @@ enum JobView {
 /// Export audit records as the API shows them.
 enum BufdirExportView {
     static func authorized(_ raw: String, request: Request) async throws -> BufdirExportAudit {
-        guard let id = UUID(uuidString: raw), let audit = try await BufdirExportAudit.find(id, on: request.db),
+        guard let id = APIID.uuid(raw), let audit = try await BufdirExportAudit.find(id, on: request.db),
             let organizationID = audit.organizationID
         else {
             _ = try? await request.access.reachableOrganizationIDs()

@@ -2,31 +2,12 @@ import Fluent
 import FluentSQL
 import Foundation
 
-/// Who asks for a change to a report: a signed-in user over the API, or an operator at the CLI.
-struct BufdirActor: Sendable {
-    var userID: UUID?
-    var sessionID: UUID?
-    var client: AuditLogEntry.Client
-    var ip: String?
-    var userAgent: String?
-
-    static let cli = BufdirActor(userID: nil, sessionID: nil, client: .cli)
-
-    func event(
-        _ action: String, organizationID: UUID?, targetType: String, targetID: UUID, outcome: AuditLogEntry.Outcome = .success,
-        metadata: [String: String] = [:]
-    ) -> AuditEvent {
-        AuditEvent(
-            action, outcome: outcome, actorUserID: userID, sessionID: sessionID, organizationID: organizationID,
-            targetType: targetType, targetID: targetID, client: client, ip: ip, userAgent: userAgent, metadata: metadata)
-    }
-}
-
 /// A report's life: draft (recomputed at will), finalised (frozen, hashed, its period closed), submitted.
 enum BufdirReportLifecycle {
     /// Starts a draft for an organisation and period and computes it.
     static func create(
-        organizationID: UUID, year: Int, start: String?, end: String?, actor: BufdirActor, on db: any Database
+        organizationID: UUID, year: Int, start: String?, end: String?, actor: Caller, deps: AppDependencies,
+        on db: any Database
     ) async throws -> BufdirReport {
         let period = try period(year: year, start: start, end: end)
         let clash = try await BufdirReport.query(on: db)
@@ -40,12 +21,12 @@ enum BufdirReportLifecycle {
         }
         let figures = try await BufdirReportEngine.compute(organizationID: organizationID, period: period, year: year, on: db)
         let report = BufdirReport(
-            organizationID: organizationID, reportingYear: year, periodStart: period.start, periodEnd: period.end,
+            id: deps.uuid(), organizationID: organizationID, reportingYear: year, periodStart: period.start, periodEnd: period.end,
             aggregates: try encode(figures), createdByID: actor.userID)
         do {
-            try await db.identityTransaction { transaction in
+            try await db.writeTransaction { transaction in
                 let head = try await chainHead(on: transaction)
-                report.computedAt = Date()
+                report.computedAt = deps.now
                 report.auditSequence = head?.sequence
                 report.auditHash = head?.hash
                 try await report.create(on: transaction)
@@ -86,7 +67,9 @@ enum BufdirReportLifecycle {
     /// Recomputes a draft; stores new figures (with the chain head of the moment) only when they changed, so an
     /// unchanged draft keeps giving the same export bytes. Returns whether they changed.
     @discardableResult
-    static func recompute(_ report: BufdirReport, actor: BufdirActor, on db: any Database) async throws -> Bool {
+    static func recompute(
+        _ report: BufdirReport, actor: Caller, deps: AppDependencies, on db: any Database
+    ) async throws -> Bool {
         guard report.status == .draft else {
             throw AppError(.conflict, "Only a draft can be recomputed; this report is \(report.status.rawValue).")
         }
@@ -94,16 +77,16 @@ enum BufdirReportLifecycle {
             organizationID: report.$organization.id, period: try period(of: report), year: report.reportingYear, on: db)
         let aggregates = try encode(figures)
         guard aggregates != report.aggregates else { return false }
-        try await db.identityTransaction { transaction in
+        try await db.writeTransaction { transaction in
             let head = try await chainHead(on: transaction)
-            let now = Date()
+            let now = deps.now
             try await transition(
                 report, from: .draft,
                 set: """
                     aggregates = \(bind: aggregates), computed_at = \(bind: now), audit_sequence = \(bind: head?.sequence),
                     audit_hash = \(bind: head?.hash)
                     """,
-                action: "bufdir_report.recomputed", actor: actor, on: transaction, lost: "The report was finalised meanwhile.")
+                action: "bufdir_report.recomputed", actor: actor, at: now, on: transaction, lost: "The report was finalised meanwhile.")
             report.aggregates = aggregates
             report.computedAt = now
             report.auditSequence = head?.sequence
@@ -114,14 +97,16 @@ enum BufdirReportLifecycle {
 
     /// Freezes a draft: recomputes it a last time, stores the hash of its JSON export, and so closes its period.
     /// Of two racing finalisations exactly one wins; the other gets 409.
-    static func finalize(_ report: BufdirReport, actor: BufdirActor, on db: any Database) async throws {
+    static func finalize(
+        _ report: BufdirReport, actor: Caller, deps: AppDependencies, on db: any Database
+    ) async throws {
         guard report.status == .draft else {
             throw AppError(.conflict, "Only a draft can be finalised; this report is \(report.status.rawValue).")
         }
-        try await recompute(report, actor: actor, on: db)
+        try await recompute(report, actor: actor, deps: deps, on: db)
         let id = try report.requireID()
-        let now = Date()
-        try await db.identityTransaction { transaction in
+        let now = deps.now
+        try await db.writeTransaction { transaction in
             // The figures are read again inside the transaction so the hash is of what is frozen.
             guard let current = try await BufdirReport.find(id, on: transaction), current.status == .draft else {
                 throw AppError(.conflict, "The report was finalised meanwhile.")
@@ -134,7 +119,7 @@ enum BufdirReportLifecycle {
                     status = 'finalized', finalized_at = \(bind: now), finalized_by_id = \(bind: actor.userID),
                     content_sha256 = \(bind: hash)
                     """,
-                action: "bufdir_report.finalized", metadata: ["content_sha256": hash], actor: actor, on: transaction,
+                action: "bufdir_report.finalized", metadata: ["content_sha256": hash], actor: actor, at: now, on: transaction,
                 lost: "The report was finalised meanwhile.")
             report.status = .finalized
             report.finalizedAt = now
@@ -145,16 +130,18 @@ enum BufdirReportLifecycle {
     }
 
     /// Records that a finalised report went to Bufdir.
-    static func submit(_ report: BufdirReport, actor: BufdirActor, on db: any Database) async throws {
+    static func submit(
+        _ report: BufdirReport, actor: Caller, deps: AppDependencies, on db: any Database
+    ) async throws {
         guard report.status == .finalized else {
             throw AppError(.conflict, "Only a finalised report can be submitted; this report is \(report.status.rawValue).")
         }
-        let now = Date()
-        try await db.identityTransaction { transaction in
+        let now = deps.now
+        try await db.writeTransaction { transaction in
             try await transition(
                 report, from: .finalized,
                 set: "status = 'submitted', submitted_at = \(bind: now), submitted_by_id = \(bind: actor.userID)",
-                action: "bufdir_report.submitted", actor: actor, on: transaction, lost: "The report was submitted meanwhile.")
+                action: "bufdir_report.submitted", actor: actor, at: now, on: transaction, lost: "The report was submitted meanwhile.")
         }
         report.status = .submitted
         report.submittedAt = now
@@ -165,12 +152,12 @@ enum BufdirReportLifecycle {
     /// and appends its audit entry, inside the caller's transaction.
     private static func transition(
         _ report: BufdirReport, from status: BufdirReport.Status, set assignments: SQLQueryString, action: String,
-        metadata: [String: String] = [:], actor: BufdirActor, on transaction: any Database, lost: String
+        metadata: [String: String] = [:], actor: Caller, at now: Date, on transaction: any Database, lost: String
     ) async throws {
         let id = try report.requireID()
         let updated = try await transaction.sqlDatabase().raw(
             """
-            UPDATE bufdir_reports SET \(assignments), updated_at = \(bind: Date())
+            UPDATE bufdir_reports SET \(assignments), updated_at = \(bind: now)
             WHERE id = \(bind: id) AND status = \(bind: status.rawValue) RETURNING id
             """
         ).all()
@@ -217,7 +204,7 @@ extension BufdirReportLifecycle {
     /// Records a correction of one figure of a finalised or submitted report: appended to the report's list and to
     /// the audit chain in one transaction. The frozen figures and files do not change.
     static func adjust(
-        _ report: BufdirReport, figure: String, delta: Double, reason: String, activityID: UUID?, actor: BufdirActor,
+        _ report: BufdirReport, figure: String, delta: Double, reason: String, activityID: UUID?, actor: Caller,
         on db: any Database
     ) async throws -> BufdirAdjustmentRecord {
         guard report.status != .draft else {
@@ -238,12 +225,13 @@ extension BufdirReportLifecycle {
             let scope = try await BufdirScope.of(organizationID: report.$organization.id, period: try period(of: report), on: db)
             let activity = try await Activity.query(on: db).withDeleted().filter(\.$id == activityID).first()
             if activity.map({ !scope.organizationIDs.contains($0.$organization.id) }) ?? true {
-                problems.append(.init(field: "/activity_id", code: "invalid_value", message: "Not an activity of this report's organisations."))
+                problems.append(
+                    .init(field: "/activity_id", code: "invalid_value", message: "Not an activity of this report's organisations."))
             }
         }
         guard problems.isEmpty else { throw AppError.validation(problems) }
         let id = try report.requireID()
-        return try await db.identityTransaction { transaction in
+        return try await db.writeTransaction { transaction in
             // Read inside the transaction: two racing corrections both land, in chain order.
             guard let current = try await BufdirReport.find(id, on: transaction) else {
                 throw AppError(.notFound, "No such report.")

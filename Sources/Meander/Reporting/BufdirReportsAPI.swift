@@ -40,7 +40,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
         let report = try await BufdirReportLifecycle.create(
             organizationID: organizationID, year: Int(body.reportingYear), start: body.periodStart, end: body.periodEnd,
-            actor: try BufdirActor(request), on: request.db)
+            actor: try Caller(request), deps: request.dependencies, on: request.db)
         return .created(.init(body: .json(try await BufdirReportView.make(report, on: request.db))))
     }
 
@@ -53,7 +53,12 @@ extension APIHandler {
     func recomputeBufdirReport(
         _ input: Operations.RecomputeBufdirReport.Input
     ) async throws -> Operations.RecomputeBufdirReport.Output {
-        .ok(.init(body: .json(try await BufdirReportView.step(input.path.reportId) { try await BufdirReportLifecycle.recompute($0, actor: $1, on: $2) })))
+        .ok(
+            .init(
+                body: .json(
+                    try await BufdirReportView.step(input.path.reportId) {
+                        try await BufdirReportLifecycle.recompute($0, actor: $1, deps: $2, on: $3)
+                    })))
     }
 
     func finalizeBufdirReport(
@@ -72,10 +77,10 @@ extension APIHandler {
         let request = try RequestContext.request
         let report = try await BufdirReportView.authorized(input.path.reportId, request: request)
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
-        let activityID = try body.activityId.map { try ActivityLogging.field(uuid: $0, "/activity_id") }
+        let activityID = try body.activityId.map { try APIID.field($0, pointer: "/activity_id") }
         let record = try await BufdirReportLifecycle.adjust(
             report, figure: body.figure, delta: body.delta, reason: body.reason, activityID: activityID,
-            actor: try BufdirActor(request), on: request.db)
+            actor: try Caller(request), on: request.db)
         return .created(.init(body: .json(BufdirReportView.adjustment(record))))
     }
 
@@ -90,7 +95,7 @@ extension APIHandler {
         var scope = try await BufdirScope.of(
             organizationID: report.$organization.id, period: try BufdirReportLifecycle.period(of: report), on: request.db)
         if let raw = query.organizationId {
-            guard let node = UUID(uuidString: raw), scope.organizationIDs.contains(node) else {
+            guard let node = APIID.uuid(raw), scope.organizationIDs.contains(node) else {
                 throw AppError.invalidParameter("organization_id", "Not an organisation of this report.")
             }
             let below = try await OrganizationTree.subtreeIDs(of: [node], on: request.db)
@@ -149,22 +154,11 @@ extension Keyset {
         "listBufdirReportActivities", table: Activity.schema, qualifier: "a", [.column("occurred_at")], id: .ascending)
 }
 
-extension BufdirActor {
-    /// The signed-in caller of a request.
-    init(_ request: Request) throws {
-        let principal = try request.requirePrincipal()
-        self.init(
-            userID: principal.userID, sessionID: principal.sessionID, client: AuditEvent.client(of: request),
-            ip: request.remoteAddress?.ipAddress,
-            userAgent: request.headers.first(name: .userAgent).map { String($0.prefix(512)) })
-    }
-}
-
 /// Reports as the API shows them.
 enum BufdirReportView {
     /// The report, if the caller's declared permission reaches its organisation; 404 otherwise.
     static func authorized(_ raw: String, request: Request) async throws -> BufdirReport {
-        guard let id = UUID(uuidString: raw), let report = try await BufdirReport.find(id, on: request.db) else {
+        guard let id = APIID.uuid(raw), let report = try await BufdirReport.find(id, on: request.db) else {
             _ = try? await request.access.reachableOrganizationIDs()
             throw AppError(.notFound, "No such report.")
         }
@@ -179,11 +173,11 @@ enum BufdirReportView {
     /// One step of the report's life (recompute, finalise, submit) on the report the path names, answered with the
     /// report as it is afterwards.
     static func step(
-        _ raw: String, _ step: (BufdirReport, BufdirActor, any Database) async throws -> Void
+        _ raw: String, _ step: (BufdirReport, Caller, AppDependencies, any Database) async throws -> Void
     ) async throws -> Components.Schemas.BufdirReport {
         let request = try RequestContext.request
         let report = try await authorized(raw, request: request)
-        try await step(report, try BufdirActor(request), request.db)
+        try await step(report, try Caller(request), request.dependencies, request.db)
         return try await make(report, on: request.db)
     }
 

@@ -83,10 +83,10 @@ enum BufdirRuleChange {
     }
 
     /// Replaces the year's rules in one transaction, audited.
-    static func replace(_ rules: [Rule], year: Int, actor: BufdirActor, on db: any Database) async throws {
+    static func replace(_ rules: [Rule], year: Int, actor: Caller, on db: any Database) async throws {
         let problems = problems(rules, year: year)
         guard problems.isEmpty else { throw AppError.validation(problems) }
-        try await db.identityTransaction { transaction in
+        try await db.writeTransaction { transaction in
             guard try await !isFrozen(year: year, on: transaction) else {
                 throw AppError(.conflict, "A report of \(year) is finalised, so that year's rules are frozen.")
             }
@@ -154,7 +154,7 @@ enum BufdirRuleChange {
                 """
             ).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
             guard let last = page.last else { break }
-            changed += try await db.identityTransaction { transaction -> Int in
+            changed += try await db.writeTransaction { transaction -> Int in
                 let sql = try transaction.sqlDatabase()
                 var changed = 0
                 for row in page {

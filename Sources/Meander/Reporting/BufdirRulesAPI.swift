@@ -26,7 +26,7 @@ extension APIHandler {
             return BufdirRuleChange.Rule(
                 key: rule.key.rawValue, parameters: parameters, validFrom: rule.validFrom, source: rule.source)
         }
-        let actor = try BufdirActor(request)
+        let actor = try Caller(request)
         try await BufdirRuleChange.replace(rules, year: year, actor: actor, on: request.db)
 
         let job = Job(
@@ -36,7 +36,8 @@ extension APIHandler {
         job.attempts = 1
         try await job.create(on: request.db)
         let db = request.application.db
-        try request.application.meander.background.start(job, on: db, logger: request.logger) { progress in
+        try request.application.meander.background.start(job, on: db, clock: request.dependencies.clock, logger: request.logger) {
+            progress in
             let changed = try await BufdirRuleChange.rejudge(year: year, on: db) { done, total in
                 await progress.report(done: done, total: total)
             }

@@ -37,8 +37,11 @@ extension MatrixCase {
             let period = freshPeriod()
             let report = try await BufdirReportLifecycle.create(
                 organizationID: organizationID, year: period.year, start: period.start, end: period.end, actor: .cli,
+                deps: app.meander.dependencies,
                 on: app.db)
-            if status != .draft { try await BufdirReportLifecycle.finalize(report, actor: .cli, on: app.db) }
+            if status != .draft {
+                try await BufdirReportLifecycle.finalize(report, actor: .cli, deps: app.meander.dependencies, on: app.db)
+            }
             return report
         }
         func export() async throws -> BufdirExportAudit {

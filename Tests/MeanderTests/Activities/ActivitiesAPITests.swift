@@ -39,8 +39,8 @@ struct ActivitiesAPITests {
             #expect(view.summary == summary)
             #expect(view.status == .registered)
             let rows = try await (app.db as! any SQLDatabase).raw("SELECT * FROM activities").all()
-            let dump = try rows.map { row in
-                try row.allColumns.map { column in
+            let dump = rows.map { row in
+                row.allColumns.map { column in
                     (try? row.decode(column: column, as: String?.self)) ?? (try? row.decode(column: column, as: Data?.self))
                         .flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? nil
                 }

@@ -276,7 +276,8 @@ enum WalkCase {
             for _ in 0..<8 {
                 let period = MatrixCase.freshPeriod()
                 _ = try await BufdirReportLifecycle.create(
-                    organizationID: chapter, year: period.year, start: period.start, end: period.end, actor: .cli, on: app.db)
+                    organizationID: chapter, year: period.year, start: period.start, end: period.end, actor: .cli,
+                    deps: app.meander.dependencies, on: app.db)
             }
             // the periods end on different days; every one starts on the same
             try await sql.raw("UPDATE bufdir_reports SET period_start = '2024-01-01'").run()
@@ -285,12 +286,14 @@ enum WalkCase {
             _ = try await activities(app, world, count: 8)
             try await sql.raw("UPDATE activities SET occurred_at = \(bind: tied), counts_for_bufdir = \(bind: true)").run()
             let report = try await BufdirReportLifecycle.create(
-                organizationID: chapter, year: 2025, start: "2025-01-01", end: "2025-12-31", actor: .cli, on: app.db)
+                organizationID: chapter, year: 2025, start: "2025-01-01", end: "2025-12-31", actor: .cli, deps: app.meander.dependencies,
+                on: app.db)
             return Built(request: MatrixRequest(pathParameters: ["reportId": try report.requireID().api]), caller: world.admin)
         case "listBufdirExports":
             // one real export, and seven copies of its row made at one instant (the table refuses updates)
             let report = try await BufdirReportLifecycle.create(
-                organizationID: chapter, year: 2025, start: "2025-01-01", end: "2025-12-31", actor: .cli, on: app.db)
+                organizationID: chapter, year: 2025, start: "2025-01-01", end: "2025-12-31", actor: .cli, deps: app.meander.dependencies,
+                on: app.db)
             let export = try await BufdirExportRun.run(
                 .init(reportID: try report.requireID(), format: .json, client: .cli, actor: .cli, jobID: nil), db: app.db,
                 files: app.meander.files, temporaryDirectory: FileManager.default.temporaryDirectory, logger: app.logger,

@@ -28,14 +28,18 @@ enum TestEngine: String, Sendable {
 /// - SQLite: a new file in a new temporary data directory.
 /// - PostgreSQL: a new database, copied from a template migrated once per test process (or empty when
 ///   `migrate` is false), dropped at the end.
+///
+/// `dependencies` gives the app its clock and id source: the machine's by default, a `TestClock` and
+/// `UUIDSource.incrementing()` where a test compares output or moves time.
 func withTestApp(
     migrate: Bool = true,
+    dependencies: AppDependencies = .live,
     configure adjust: (inout AppConfig) -> Void = { _ in },
     _ body: (Application) async throws -> Void
 ) async throws {
     await TestAppSlots.shared.acquire()
     do {
-        try await withFreshTestApp(migrate: migrate, configure: adjust, body)
+        try await withFreshTestApp(migrate: migrate, dependencies: dependencies, configure: adjust, body)
     } catch {
         await TestAppSlots.shared.release()
         throw error
@@ -71,6 +75,7 @@ actor TestAppSlots {
 
 private func withFreshTestApp(
     migrate: Bool,
+    dependencies: AppDependencies,
     configure adjust: (inout AppConfig) -> Void,
     _ body: (Application) async throws -> Void
 ) async throws {
@@ -100,7 +105,7 @@ private func withFreshTestApp(
     let app = try await Application.make(.testing)
     app.logger.logLevel = .warning
     do {
-        try await configure(app, config: config)
+        try await configure(app, config: config, dependencies: dependencies)
         if migrate, TestEngine.current == .sqlite {
             try await app.autoMigrate()
         }

@@ -150,7 +150,7 @@ enum SchemaValidator {
     static func matchesFormat(_ string: String, _ format: String) -> Bool {
         switch format {
         case "uuid":
-            return UUID(uuidString: string) != nil
+            return APIID.uuid(string) != nil
         case "date-time":
             return RFC3339.date(from: string) != nil
         case "date":

@@ -3,8 +3,8 @@ import FluentSQL
 import Foundation
 
 extension Database {
-    /// A write transaction started by a handler: the identity writes (rotation, sign-in bookkeeping, revocations,
-    /// password changes) and the tenant-data writes (contacts, activities, attachments, activity types).
+    /// The write transaction of every capability: identity (rotation, sign-in bookkeeping, revocations, password
+    /// changes), tenant data (contacts, activities, attachments, activity types), reports and the audit log.
     ///
     /// On PostgreSQL this is a plain transaction: row locks and conditional updates do the work. On SQLite (one
     /// process, one writer at a time) the writes also take a process-wide lock first. SQLite would serialise them
@@ -19,21 +19,21 @@ extension Database {
     ///
     /// Call it only where no transaction is open yet (from a handler or service entry point), never inside one: the
     /// lock is taken before a connection is.
-    func identityTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+    func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         guard (self as? any SQLDatabase)?.dialect.name == "sqlite", !inTransaction else {
             return try await transaction(body)
         }
-        return try await IdentityWriteLock.sqlite.withLock {
+        return try await SQLiteWriteLock.sqlite.withLock {
             try await self.transaction { transaction in
-                try await transaction.sqlDatabase().raw(IdentityWriteLock.takeWriteLock).run()
+                try await transaction.sqlDatabase().raw(SQLiteWriteLock.takeWriteLock).run()
                 return try await body(transaction)
             }
         }
     }
 }
 
-/// The process-wide lock behind `identityTransaction` on SQLite.
-enum IdentityWriteLock {
+/// The process-wide lock behind `writeTransaction` on SQLite.
+enum SQLiteWriteLock {
     static let sqlite = AsyncLock()
     /// A write that matches no row: SQLite takes the write lock for it all the same (waiting in its busy handler if
     /// another connection holds it), and keeps it until the transaction ends.

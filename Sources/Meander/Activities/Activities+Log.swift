@@ -1,9 +1,8 @@
 import Fluent
 import Foundation
-import Vapor
 
-/// The rules of logging and changing an activity, shared by the single, batch and update handlers.
-enum ActivityLogging {
+/// Logging an activity: one service for the single upload, the offline batch, the portal and the CLI.
+extension Activities {
     /// What logging one activity did.
     struct Logged: Sendable {
         let activity: Activity
@@ -12,19 +11,28 @@ enum ActivityLogging {
         let summary: String?
         /// The activity's type, as checked when logging.
         let type: ActivityType
+
+        /// The record of a new activity, built from what is in hand: it has no attachments yet, so its evidence
+        /// state needs no query. A replayed one is read as any other.
+        func record(on db: any Database) async throws -> ActivityRecord {
+            guard created else { return try await Activities.record(activity, summary: summary, on: db) }
+            return ActivityRecord(
+                activity: activity, evidenceRequired: type.requiresEvidence, attachmentCount: 0, summary: summary)
+        }
     }
 
-    /// Logs one activity as `createActivity` does: checks, Bufdir eligibility, idempotency by `client_id`, audit.
+    /// Logs one activity: checks, Bufdir eligibility, idempotency by `client_id`, audit.
     ///
     /// All of it runs on one connection (`requestTransaction`). A `client_id` used before, or by a concurrent upload
     /// that commits first, is answered as a retry. When a write fails on another constraint (a racing change to
     /// what the activity names), the whole attempt rolls back and runs once more.
-    static func create(
-        _ body: Components.Schemas.ActivityCreate, request: Request, rules: BufdirRulesCache
+    static func log(
+        _ new: NewActivity, access: Access, deps: AppDependencies, cipher: FieldCipher, rules: BufdirRulesCache,
+        on db: any Database
     ) async throws -> Logged {
         func attempt() async throws -> Logged {
-            try await request.db.requestTransaction { db in
-                try await create(body, request: request, rules: rules, on: db)
+            try await db.requestTransaction { db in
+                try await log(new, access: access, deps: deps, cipher: cipher, rules: rules, attemptOn: db)
             }
         }
         do {
@@ -38,75 +46,72 @@ enum ActivityLogging {
         }
     }
 
-    private static func create(
-        _ body: Components.Schemas.ActivityCreate, request: Request, rules: BufdirRulesCache, on db: any Database
+    private static func log(
+        _ new: NewActivity, access: Access, deps: AppDependencies, cipher: FieldCipher, rules: BufdirRulesCache,
+        attemptOn db: any Database
     ) async throws -> Logged {
-        let principal = try request.requirePrincipal()
-        let organizationID = try APIID.parse(body.organizationId, parameter: "organization")
-        let lineage = try await request.access.authorize(in: organizationID, on: db)
+        let caller = access.caller
+        let principal = try caller.requirePrincipal()
+        let organizationID = new.organizationID
+        let lineage = try await access.authorize(in: organizationID, on: db)
         if TenantReach.isPaused(principal, in: lineage) {
             throw AppError(
                 .forbidden, "Your membership here is paused: you can read your history but not log new work.")
         }
         let isStaff = TenantReach.isStaff(principal, in: lineage)
-        let mentorID = try body.mentorId.map { try field(uuid: $0, "/mentor_id") } ?? principal.userID
+        let mentorID = new.mentorID ?? principal.userID
         if mentorID != principal.userID {
             guard isStaff else {
                 throw AppError(.forbidden, "Only coordinators and admins log activities on a mentor's behalf.")
             }
-            try await checkMentor(mentorID, lineage: lineage, at: body.occurredAt, on: db)
+            try await checkMentor(mentorID, lineage: lineage, at: new.occurredAt, on: db)
         } else {
             try checkMentor(principal, lineage: lineage)
         }
-        let type = try await activityType(body.activityTypeId, lineage: lineage, requireActive: true, on: db)
-        let contactID = try await contact(
-            body.contactId, mentorID: mentorID, asStaff: isStaff, principal: principal, on: db)
-        let municipalityCode = try municipality(body.municipalityCode)
-        let clientID = try body.clientId.map { try field(uuid: $0, "/client_id") } ?? UUID()
-        let status: Activity.Status = body.status == .draft ? .draft : .registered
+        let type = try await activityType(new.activityTypeID, lineage: lineage, requireActive: true, on: db)
+        let contactID = try await contact(new.contactID, mentorID: mentorID, principal: principal, on: db)
+        let municipalityCode = try municipality(new.municipalityCode)
+        let clientID = new.clientID ?? deps.uuid()
+        let status = ActivityTransitions.initialStatus(draft: new.draft)
 
-        let id = UUID()
+        let id = deps.uuid()
         let activity = Activity(
             id: id, organizationID: organizationID, mentorID: mentorID, activityTypeID: try type.requireID(),
-            occurredAt: body.occurredAt, durationMinutes: Int(body.durationMinutes), registeredByID: principal.userID,
-            contactID: contactID, clientID: clientID, participantCount: Int(body.participantCount ?? 1),
-            place: body.place, channel: body.channel.flatMap { Activity.Channel(rawValue: $0.rawValue) },
-            countryCode: (body.countryCode ?? "NO").uppercased(), municipalityCode: municipalityCode, status: status)
+            occurredAt: new.occurredAt, durationMinutes: new.durationMinutes, registeredByID: principal.userID,
+            contactID: contactID, clientID: clientID, participantCount: new.participantCount, place: new.place,
+            channel: new.channel, countryCode: new.countryCode.uppercased(), municipalityCode: municipalityCode,
+            status: status)
         try await judge(activity, type: type, rules: rules, on: db)
-        let cipher = request.application.meander.cipher
-        if let summary = body.summary {
+        if let summary = new.summary {
             let sealed = try await cipher.seal(summary, summaryContext(organizationID, id), on: db)
             activity.summaryCiphertext = sealed
             activity.keyVersion = FieldCipher.keyVersion(of: sealed)
         }
         let lineageIDs = try ClosedPeriods.lineageIDs(lineage)
-        let inserted = try await db.identityTransaction { transaction in
-            guard try await insert(activity, unlessClosedIn: lineageIDs, on: transaction) else { return false }
-            try await AuditLog.append(
-                AuditEvent(
-                    "activity.created", request: request, organizationID: organizationID,
-                    targetType: "activity", targetID: id,
-                    metadata: [
-                        "client_id": clientID.uuidString.lowercased(),
-                        "on_behalf": String(mentorID != principal.userID),
-                        "counts_for_bufdir": String(activity.countsForBufdir),
-                    ]),
-                on: transaction)
-            return true
+        let event = caller.event(
+            "activity.created", organizationID: organizationID, targetType: "activity", targetID: id,
+            metadata: [
+                "client_id": clientID.uuidString.lowercased(),
+                "on_behalf": String(mentorID != principal.userID),
+                "counts_for_bufdir": String(activity.countsForBufdir),
+            ])
+        let now = deps.now
+        let inserted = try await db.auditedWrite(clock: deps.clock) { transaction -> (Bool, AuditEvent?) in
+            let inserted = try await insert(activity, unlessClosedIn: lineageIDs, at: now, on: transaction)
+            return (inserted, inserted ? event : nil)
         }
         guard inserted else {
             // The client id was used before, or by a concurrent upload that has now committed: answer as a retry.
             // That holds in a period closed since, too: a retry of an upload made before it closed gets its original.
             if let existing = try await find(clientID: clientID, in: organizationID, on: db) {
-                return try await replay(
-                    existing, of: activity, type: type, summary: body.summary, request: request, on: db)
+                return try await replay(existing, of: activity, type: type, summary: new.summary, cipher: cipher, on: db)
             }
-            if try await ClosedPeriods.contains(body.occurredAt, lineage: lineage, on: db) {
-                throw AppError(.conflict, "That date lies in a finalised Bufdir period, which is read-only.")
+            if try await ClosedPeriods.contains(new.occurredAt, lineage: lineage, on: db) {
+                throw AppError.closedPeriod("That date")
             }
             throw AppError(.conflict, "The client_id \(clientID.uuidString.lowercased()) is taken; use a new one.")
         }
-        return Logged(activity: activity, created: true, summary: body.summary, type: type)
+        return Logged(activity: activity, created: true, summary: new.summary, type: type)
     }
 
     /// Inserts a new activity with one plain statement and marks the model as saved, unless the organisation has
@@ -114,8 +119,9 @@ enum ActivityLogging {
     /// Bufdir period of `lineageIDs` (nearest first): then nothing is written and the answer is `false`. Fluent's
     /// `create` enumerates the model's properties by reflection on every call, a cost the logging path pays on
     /// every request. `Activity.id` must be set.
-    static func insert(_ activity: Activity, unlessClosedIn lineageIDs: [UUID], on db: any Database) async throws -> Bool {
-        let now = Date()
+    static func insert(
+        _ activity: Activity, unlessClosedIn lineageIDs: [UUID], at now: Date, on db: any Database
+    ) async throws -> Bool {
         activity.createdAt = now
         activity.updatedAt = now
         let statement = InsertActivityStatement(activity: activity, now: now, lineageIDs: lineageIDs)
@@ -126,10 +132,10 @@ enum ActivityLogging {
 
     /// The original for a retried `client_id`, or 409 if the content differs.
     private static func replay(
-        _ existing: Activity, of attempt: Activity, type: ActivityType, summary: String?, request: Request,
+        _ existing: Activity, of attempt: Activity, type: ActivityType, summary: String?, cipher: FieldCipher,
         on db: any Database
     ) async throws -> Logged {
-        let existingSummary = try await request.application.meander.cipher.open(
+        let existingSummary = try await cipher.open(
             existing.summaryCiphertext, summaryContext(existing.$organization.id, try existing.requireID()), on: db)
         let sameLinks =
             existing.$mentor.id == attempt.$mentor.id && existing.$contact.id == attempt.$contact.id
@@ -176,25 +182,12 @@ enum ActivityLogging {
         activity.bufdirReason = verdict.reason
     }
 
-    static func summaryContext(_ organizationID: UUID, _ activityID: UUID) -> FieldContext {
-        FieldContext(
-            organizationID: organizationID, table: Activity.schema, column: "summary_ciphertext", rowID: activityID)
-    }
-
     // MARK: - Checks
-
-    static func field(uuid raw: String, _ pointer: String) throws -> UUID {
-        guard let id = UUID(uuidString: raw) else {
-            throw AppError.validation([.init(field: pointer, code: "invalid_format", message: "Not a UUID.")])
-        }
-        return id
-    }
 
     /// An activity type usable in the organisation: global, or owned by it or an organisation above it.
     static func activityType(
-        _ raw: String, lineage: [Organization], requireActive: Bool, on db: any Database
+        _ id: UUID, lineage: [Organization], requireActive: Bool, on db: any Database
     ) async throws -> ActivityType {
-        let id = try field(uuid: raw, "/activity_type_id")
         let lineageIDs = Set(lineage.compactMap(\.id))
         guard let type = try await ActivityTypeStatement(id: id).first(on: db),
             type.$organization.id.map(lineageIDs.contains) ?? true
@@ -253,10 +246,9 @@ enum ActivityLogging {
 
     /// The contact of an activity: within the caller's reach, and for a mentor one assigned to them.
     static func contact(
-        _ raw: String?, mentorID: UUID, asStaff: Bool, principal: Principal, on db: any Database
+        _ id: UUID?, mentorID: UUID, principal: Principal, on db: any Database
     ) async throws -> UUID? {
-        guard let raw else { return nil }
-        let id = try field(uuid: raw, "/contact_id")
+        guard let id else { return nil }
         let unknown = AppError.validation([
             .init(field: "/contact_id", code: "unknown", message: "No such contact within your reach.")
         ])
@@ -283,17 +275,5 @@ enum ActivityLogging {
             ])
         }
         return code
-    }
-}
-
-/// Bufdir's rules by year, loaded once per request (a batch spans few years).
-actor BufdirRulesCache {
-    private var byYear: [Int: BufdirRules?] = [:]
-
-    func rules(for year: Int, on db: any Database) async throws -> BufdirRules? {
-        if let cached = byYear[year] { return cached }
-        let loaded = try await BufdirRules.load(year: year, on: db)
-        byYear[year] = loaded
-        return loaded
     }
 }

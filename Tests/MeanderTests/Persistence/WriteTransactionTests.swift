@@ -5,9 +5,9 @@ import Vapor
 
 @testable import Meander
 
-/// `Database.identityTransaction`: the handlers' write transactions.
-@Suite("Identity transaction")
-struct IdentityTransactionTests {
+/// `Database.writeTransaction`: the handlers' write transactions.
+@Suite("Write transaction")
+struct WriteTransactionTests {
     @Test("a transaction that reads first still writes when another connection wrote in between, outside the lock")
     func readThenWriteAfterAnOutsideWrite() async throws {
         try await withTestApp { app in
@@ -21,7 +21,7 @@ struct IdentityTransactionTests {
 
             // when: the transaction reads; a write that takes no lock of ours (as a background job's progress
             // update does) is started on the other connection; then the transaction writes
-            let outsideWrite = try await #require(inside).identityTransaction { db -> Task<Void, any Error> in
+            let outsideWrite = try await #require(inside).writeTransaction { db -> Task<Void, any Error> in
                 _ = try await Organization.query(on: db).count()
                 let write = Task {
                     try await Organization(name: "Utenfra", kind: .local, parentID: chapterID).create(on: #require(outside))
