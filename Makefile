@@ -6,6 +6,7 @@
 #   make smoke         end-to-end CLI checks            make fuzz           schemathesis against a live server
 #   make run           serve on 127.0.0.1:8080          make demo           migrate, seed if empty, serve
 #   make format        rewrite sources with swift-format   make lint        check formatting (strict)
+#   make golden        re-record the API's golden JSON files (Tests/MeanderTests/Golden/files), then review the diff
 #   make bench         run scripts/bench* if there are any
 #   make clean-data    delete the local data directory (MEANDER_DATA_DIR, default ./.meander)
 
@@ -18,7 +19,7 @@ MEANDER_DATA_DIR ?= .meander
 FORMAT_PATHS := Sources Tests Package.swift
 LINT_PATHS := Sources Tests
 
-.PHONY: help build test test-sqlite test-postgres smoke fuzz run demo format lint bench clean-data
+.PHONY: help build test test-sqlite test-postgres smoke fuzz golden run demo format lint bench clean-data
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +41,9 @@ smoke: ## end-to-end CLI checks (scripts/smoke)
 
 fuzz: ## schemathesis against a seeded live server (scripts/api-fuzz)
 	scripts/api-fuzz
+
+golden: ## re-record the golden API responses (Tests/MeanderTests/Golden/files); review the diff before committing
+	MEANDER_GOLDEN_RECORD=1 $(SWIFT) test --filter WireFormatGoldenTests
 
 run: ## serve on 127.0.0.1:8080 (SQLite in MEANDER_DATA_DIR, default ./.meander, unless DATABASE_URL is set)
 	$(SWIFT) run meander serve

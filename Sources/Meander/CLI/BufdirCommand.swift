@@ -246,7 +246,9 @@ struct BufdirRejudgeCommand: OperatorCommand {
 
     static func rejudge(year: Int, context: CommandContext) async throws {
         let progress = ProgressReporter()
-        let changed = try await BufdirRuleChange.rejudge(year: year, on: context.application.db) { done, total in
+        let changed = try await BufdirRuleChange.rejudge(
+            year: year, deps: context.application.meander.dependencies, on: context.application.db
+        ) { done, total in
             progress.update("activities re-judged", done: done, total: total)
         }
         context.console.print("\(changed) activities of \(year) changed verdict")

@@ -158,7 +158,8 @@ struct KeysRotateDataKeyCommand: OperatorCommand {
             throw AppError(.notFound, "No organisation with id \(signature.organizationID).")
         }
         let version = try await context.application.meander.cipher.rotateDataKey(
-            organizationID: organizationID, on: context.application.db)
+            organizationID: organizationID, on: context.application.db,
+            now: context.application.meander.dependencies.now)
         context.console.print("organisation \(organizationID.uuidString.lowercased()) now writes with data key version \(version)")
     }
 }

@@ -1,6 +1,7 @@
 import Fluent
 import FluentSQL
 import Foundation
+import Logging
 import OpenAPIRuntime
 import Vapor
 
@@ -8,27 +9,74 @@ extension APIHandler {
     func exportContact(_ input: Operations.ExportContact.Input) async throws -> Operations.ExportContact.Output {
         let request = try RequestContext.request
         let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
-        let export = try await ContactGDPR.export(contact, request: request)
-        try await AuditLog.append(
-            AuditEvent(
-                "contact.exported", request: request, organizationID: contact.$organization.id, targetType: "contact",
-                targetID: try contact.requireID(),
-                metadata: [
-                    "tables": export.tables.additionalProperties.keys.sorted().joined(separator: ","),
-                    "files": String(export.files.count),
-                ]),
-            on: request.db)
-        return .ok(.init(body: .json(export)))
+        let export = try await ContactGDPR.export(
+            contact, by: try Caller(request), deps: request.dependencies, cipher: request.application.meander.cipher,
+            files: request.application.meander.files, logger: request.logger, on: request.db)
+        return .ok(.init(body: .json(try Components.Schemas.ContactExport(export))))
     }
 
     func eraseContact(_ input: Operations.EraseContact.Input) async throws -> Operations.EraseContact.Output {
         let request = try RequestContext.request
         let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
-        return .ok(.init(body: .json(try await ContactGDPR.erase(contact, request: request))))
+        let erasure = try await ContactGDPR.erase(
+            contact, by: try Caller(request), deps: request.dependencies, files: request.application.meander.files,
+            logger: request.logger, on: request.db)
+        return .ok(.init(body: .json(Components.Schemas.ContactErasure(erasure))))
+    }
+}
+
+/// Everything held about a contact, as `ContactGDPR.export` gathers it.
+struct ContactExportData: Sendable {
+    struct File: Sendable {
+        var attachmentID: UUID
+        var fileName: String
+        var mediaType: String
+        var sha256: String
+        var bytes: Data
+    }
+
+    var exportedAt: Date
+    var contactID: UUID
+    /// Each table's rows, column by column, sealed fields opened.
+    var tables: [String: [[String: (any Sendable)?]]]
+    var files: [File]
+}
+
+/// What erasing a contact did.
+struct ContactErasureResult: Sendable {
+    var contactID: UUID
+    var erasedAt: Date
+    var activitiesScrubbed: Int
+    var attachmentsDeleted: Int
+}
+
+extension Components.Schemas.ContactExport {
+    init(_ export: ContactExportData) throws {
+        self.init(
+            exportedAt: export.exportedAt, contactId: APIID.string(export.contactID),
+            tables: .init(additionalProperties: try export.tables.mapValues { try $0.map(OpenAPIObjectContainer.init(row:)) }),
+            files: export.files.map { file in
+                .init(
+                    attachmentId: APIID.string(file.attachmentID), fileName: file.fileName, mediaType: file.mediaType,
+                    sha256: file.sha256, contentBase64: file.bytes.base64EncodedString())
+            })
+    }
+}
+
+extension Components.Schemas.ContactErasure {
+    init(_ erasure: ContactErasureResult) {
+        self.init(
+            contactId: APIID.string(erasure.contactID), erasedAt: erasure.erasedAt,
+            activitiesScrubbed: Int32(erasure.activitiesScrubbed), attachmentsDeleted: Int32(erasure.attachmentsDeleted))
     }
 }
 
 /// The data subject's rights over a contact's record: access (an export of everything held) and erasure.
+///
+/// The export is a read model over every table with a `contact_id` column (found in the live schema), the
+/// activities' `activity_attachments` and the `audit_log`: it reads them and writes none. Erasure changes other
+/// capabilities' tables only through their owners' functions: `Activities.scrub(forContact:)`,
+/// `Attachments.erase(forContact:)`, `Dispatches.revokeAll(forContact:)`.
 enum ContactGDPR {
     /// Every table with a `contact_id` column that erasure knows how to scrub. A test compares this with the live
     /// schema, so that a new table referring to contacts cannot be added without deciding what erasure does to it.
@@ -36,18 +84,18 @@ enum ContactGDPR {
         ContactMentorAssignment.schema, Activity.schema, EncryptedDispatch.schema,
     ]
 
-    /// What replaces an erased attachment's file name and an erased rejection reason.
-    static let erasedText = "erased"
-
     // MARK: - Export
 
     /// Everything held about the person: the contact row, every row of every table with a `contact_id` column
     /// (found in the live schema), the attachments of their activities with the files' bytes, and the audit trail of
     /// the record (without the staff's IP addresses and user agents). Sealed fields are opened, except a dispatch's
     /// payload, which only its recipient may read.
-    static func export(_ contact: Contact, request: Request) async throws -> Components.Schemas.ContactExport {
+    static func export(
+        _ contact: Contact, by caller: Caller, deps: AppDependencies, cipher: FieldCipher, files: any BlobStore,
+        logger: Logger, on db: any Database
+    ) async throws -> ContactExportData {
         let id = try contact.requireID()
-        let dumper = try await RecordDumper(db: request.db, cipher: request.application.meander.cipher)
+        let dumper = try await RecordDumper(db: db, cipher: cipher)
         var tables: [String: [[String: (any Sendable)?]]] = [:]
         tables[Contact.schema] = try await dumper.rows(of: Contact.schema, where: "id = \(bind: id)")
         for table in DatabaseCatalog.tables(withColumn: "contact_id", in: dumper.catalog) {
@@ -60,33 +108,32 @@ enum ContactGDPR {
             of: AuditLogEntry.schema, where: "target_type = 'contact' AND target_id = \(bind: id)",
             orderBy: "sequence", excluding: ["ip", "user_agent"])
 
-        let attachments = try await ActivityAttachment.query(on: request.db).withDeleted()
-            .join(Activity.self, on: \ActivityAttachment.$activity.$id == \Activity.$id)
-            .filter(Activity.self, \.$contact.$id == id)
-            .sort(\.$id)
-            .all()
-        var files: Components.Schemas.ContactExport.FilesPayload = []
-        for attachment in attachments {
+        var exported: [ContactExportData.File] = []
+        for attachment in try await Attachments.all(forContact: id, on: db) {
             let bytes: Data
             do {
-                bytes = try await request.application.meander.files.get(attachment.storageKey)
+                bytes = try await files.get(attachment.storageKey)
             } catch BlobStoreError.notFound {
                 // Deleted with its attachment (or erased): nothing is held any more.
                 continue
             } catch let error as BlobStoreError {
-                request.logger.error("export could not read an attachment", metadata: ["error": "\(error)"])
+                logger.error("export could not read an attachment", metadata: ["error": "\(error)"])
                 throw error.appError
             }
-            files.append(
+            exported.append(
                 .init(
-                    attachmentId: try attachment.requireID().uuidString.lowercased(), fileName: attachment.fileName,
-                    mediaType: attachment.mediaType, sha256: attachment.sha256,
-                    contentBase64: bytes.base64EncodedString()))
+                    attachmentID: try attachment.requireID(), fileName: attachment.fileName,
+                    mediaType: attachment.mediaType, sha256: attachment.sha256, bytes: bytes))
         }
-        return Components.Schemas.ContactExport(
-            exportedAt: request.now, contactId: id.uuidString.lowercased(),
-            tables: .init(additionalProperties: try tables.mapValues { try $0.map(OpenAPIObjectContainer.init(row:)) }),
-            files: files)
+        try await AuditLog.append(
+            caller.event(
+                "contact.exported", organizationID: contact.$organization.id, targetType: "contact", targetID: id,
+                metadata: [
+                    "tables": tables.keys.sorted().joined(separator: ","), "files": String(exported.count),
+                ]
+            ).dated(by: deps.clock),
+            on: db)
+        return ContactExportData(exportedAt: deps.now, contactID: id, tables: tables, files: exported)
     }
 
     // MARK: - Erasure
@@ -97,17 +144,18 @@ enum ContactGDPR {
     /// deleted and their rows scrubbed and soft-deleted; open mentor assignments end; dispatches about them are
     /// revoked and their ciphertext destroyed. The files are deleted inside the transaction, so that a storage
     /// failure leaves the record as it was, to be erased again. 409 when already erased.
-    static func erase(_ contact: Contact, request: Request) async throws -> Components.Schemas.ContactErasure {
+    static func erase(
+        _ contact: Contact, by caller: Caller, deps: AppDependencies, files: any BlobStore, logger: Logger,
+        on db: any Database
+    ) async throws -> ContactErasureResult {
         try Contacts.checkNotErased(contact)
         let id = try contact.requireID()
-        let principal = try request.requirePrincipal()
-        let files = request.application.meander.files
-        let now = request.now
+        let now = deps.now
         let none: String? = nil
 
-        let (activities, attachments) = try await request.db.writeTransaction { db in
-            let sql = try db.sqlDatabase()
-            let erased = try await sql.update(Contact.schema)
+        let (activities, attachments) = try await db.auditedWrite(clock: deps.clock) {
+            db -> ((Int, Int), AuditEvent?) in
+            let erased = try await db.sqlDatabase().update(Contact.schema)
                 .set("first_name", to: none).set("last_name", to: none).set("phone", to: none)
                 .set("address", to: none).set("postal_code", to: none).set("postal_place", to: none)
                 .set("needs_ciphertext", to: Data?.none).set("notes_ciphertext", to: Data?.none)
@@ -120,70 +168,19 @@ enum ContactGDPR {
                 .all()
             guard !erased.isEmpty else { throw AppError(.conflict, "The contact has already been erased.") }
 
-            let activities = try await sql.update(Activity.schema)
-                .set("summary_ciphertext", to: Data?.none).set("key_version", to: Int?.none).set("place", to: none)
-                .set("updated_at", to: now)
-                .where("contact_id", .equal, id)
-                .returning("id")
-                .all()
-                .count
-            try await sql.update(Activity.schema)
-                .set("rejection_reason", to: erasedText)
-                .where("contact_id", .equal, id)
-                .where("rejection_reason", .isNot, SQLLiteral.null)
-                .run()
-
-            let attachmentRows = try await ActivityAttachment.query(on: db).withDeleted()
-                .join(Activity.self, on: \ActivityAttachment.$activity.$id == \Activity.$id)
-                .filter(Activity.self, \.$contact.$id == id)
-                .all()
-            if !attachmentRows.isEmpty {
-                try await sql.update(ActivityAttachment.schema)
-                    .set("file_name", to: erasedText)
-                    .set("deleted_at", to: SQLFunction("COALESCE", args: SQLColumn("deleted_at"), SQLBind(now)))
-                    .where("id", .in, try attachmentRows.map { try $0.requireID() })
-                    .run()
-            }
-
+            let activities = try await Activities.scrub(forContact: id, at: now, on: db)
+            let attachments = try await Attachments.erase(forContact: id, at: now, files: files, logger: logger, on: db)
             let assignments = try await Contacts.endAssignments(of: id, at: now, on: db)
-
-            try await sql.update(EncryptedDispatch.schema)
-                .set("status", to: EncryptedDispatch.Status.revoked.rawValue)
-                .set("revoked_at", to: now).set("revoked_by_id", to: principal.userID)
-                .where("contact_id", .equal, id)
-                .where("status", .in, [EncryptedDispatch.Status.sent.rawValue, EncryptedDispatch.Status.read.rawValue])
-                .run()
-            let dispatches = try await sql.update(EncryptedDispatch.schema)
-                .set("payload_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
-                .set("destroyed_at", to: SQLFunction("COALESCE", args: SQLColumn("destroyed_at"), SQLBind(now)))
-                .set("updated_at", to: now)
-                .where("contact_id", .equal, id)
-                .returning("id")
-                .all()
-                .count
-
-            for attachment in attachmentRows {
-                do {
-                    try await files.delete(attachment.storageKey)
-                } catch let error as BlobStoreError {
-                    request.logger.error("erasure could not delete an attachment", metadata: ["error": "\(error)"])
-                    throw error.appError
-                }
-            }
-
-            try await AuditLog.append(
-                AuditEvent(
-                    "contact.erased", request: request, organizationID: contact.$organization.id,
-                    targetType: "contact", targetID: id,
-                    metadata: [
-                        "activities_scrubbed": String(activities), "attachments_deleted": String(attachmentRows.count),
-                        "assignments_ended": String(assignments), "dispatches_destroyed": String(dispatches),
-                    ]),
-                on: db)
-            return (activities, attachmentRows.count)
+            let dispatches = try await Dispatches.revokeAll(forContact: id, by: caller.userID, at: now, on: db)
+            let event = caller.event(
+                "contact.erased", organizationID: contact.$organization.id, targetType: "contact", targetID: id,
+                metadata: [
+                    "activities_scrubbed": String(activities), "attachments_deleted": String(attachments),
+                    "assignments_ended": String(assignments), "dispatches_destroyed": String(dispatches),
+                ])
+            return ((activities, attachments), event)
         }
-        return Components.Schemas.ContactErasure(
-            contactId: id.uuidString.lowercased(), erasedAt: now, activitiesScrubbed: Int32(activities),
-            attachmentsDeleted: Int32(attachments))
+        return ContactErasureResult(
+            contactID: id, erasedAt: now, activitiesScrubbed: activities, attachmentsDeleted: attachments)
     }
 }

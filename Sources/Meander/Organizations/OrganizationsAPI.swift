@@ -82,7 +82,8 @@ extension APIHandler {
             try Self.checkOrgNumber(number)
             try await Self.checkOrgNumberFree(number, excluding: nil, on: request.db)
         }
-        let organization = Organization(name: body.name, kind: kind, parentID: parentID, orgNumber: body.orgNumber)
+        let organization = Organization(
+            id: request.dependencies.uuid(), name: body.name, kind: kind, parentID: parentID, orgNumber: body.orgNumber)
         if let settings = body.settings {
             _ = Self.apply(settings, raw: RawBody.object(of: request)?["settings"], to: organization)
         }

@@ -30,15 +30,16 @@ extension APIHandler {
         try await BufdirRuleChange.replace(rules, year: year, actor: actor, on: request.db)
 
         let job = Job(
-            kind: "bufdir_rejudge", payload: JSONText.encode(["year": String(year)]), maxAttempts: 1,
+            id: request.dependencies.uuid(), kind: "bufdir_rejudge", payload: JSONText.encode(["year": String(year)]), maxAttempts: 1,
             requestedByID: actor.userID)
         job.status = .running
         job.attempts = 1
         try await job.create(on: request.db)
         let db = request.application.db
-        try request.application.meander.background.start(job, on: db, clock: request.dependencies.clock, logger: request.logger) {
+        let deps = request.dependencies
+        try request.application.meander.background.start(job, on: db, clock: deps.clock, logger: request.logger) {
             progress in
-            let changed = try await BufdirRuleChange.rejudge(year: year, on: db) { done, total in
+            let changed = try await BufdirRuleChange.rejudge(year: year, deps: deps, on: db) { done, total in
                 await progress.report(done: done, total: total)
             }
             return ["changed": String(changed)]
