@@ -22,7 +22,7 @@ enum ActivityBatch {
             do {
                 let body = try decode(
                     data, schema: schema, index: index,
-                    context: ValidationContext(config: request.application.meander.config))
+                    context: ValidationContext(now: request.now, config: request.application.meander.config))
                 let logged = try await Activities.log(
                     try NewActivity(body), access: access, deps: request.dependencies,
                     cipher: request.application.meander.cipher, rules: rules, on: request.db)

@@ -1,6 +1,5 @@
 import Fluent
 import Foundation
-import Vapor
 
 extension Components.Schemas.Contact {
     /// The API view of a contact. `needs` and `notes` are the opened values (nil when not read); the mentor view
@@ -28,8 +27,8 @@ extension Components.Schemas.Contact {
             consent: full ? Self.consent(of: contact) : nil,
             mentorIds: mentorIDs.map { $0.uuidString.lowercased() }.sorted(),
             erasedAt: contact.erasedAt,
-            createdAt: contact.createdAt ?? Date(),
-            updatedAt: contact.updatedAt ?? contact.createdAt ?? Date())
+            createdAt: contact.createdAt ?? .distantPast,
+            updatedAt: contact.updatedAt ?? contact.createdAt ?? .distantPast)
     }
 
     private static func consent(of contact: Contact) -> Components.Schemas.Consent? {
@@ -49,26 +48,9 @@ extension Components.Schemas.Contact {
         }
     }
 
-    /// Maps one contact with its needs and notes opened for `view`. Whenever the response carries stored needs or
-    /// notes, who read them is audited as `contact.sensitive_read` (never what was read).
-    static func render(
-        _ contact: Contact, view: ContactView, request: Request, auditRead: Bool = true
-    ) async throws -> Components.Schemas.Contact {
-        let id = try contact.requireID()
-        let secrets = ContactSecrets(request: request)
-        let needs = try await secrets.open(contact.needsCiphertext, .needs, of: contact, on: request.db)
-        let notes = view == .full ? try await secrets.open(contact.notesCiphertext, .notes, of: contact, on: request.db) : nil
-        let mentors = try await ContactMentors.open(of: [id], on: request.db)[id] ?? []
-        let read = [needs.map { _ in "needs" }, notes.map { _ in "notes" }].compactMap { $0 }
-        if auditRead, !read.isEmpty {
-            try await AuditLog.append(
-                AuditEvent(
-                    "contact.sensitive_read", request: request, organizationID: contact.$organization.id,
-                    targetType: "contact", targetID: id,
-                    metadata: ["fields": read.joined(separator: ","), "view": view.rawValue]),
-                on: request.db)
-        }
-        return try Components.Schemas.Contact(contact, view: view, mentorIDs: mentors, needs: needs, notes: notes)
+    /// The API view of a contact as `ContactRead.open` read it.
+    init(_ read: ContactRead) throws {
+        try self.init(read.contact, view: read.view, mentorIDs: read.mentorIDs, needs: read.needs, notes: read.notes)
     }
 }
 
@@ -79,6 +61,38 @@ extension Components.Schemas.ContactStatus {
         case .inactive: self = .inactive
         case .archived: self = .archived
         }
+    }
+}
+
+/// One contact as its reader may see it: its needs and notes opened for the view, and its open assignments.
+struct ContactRead: Sendable {
+    let contact: Contact
+    let view: ContactView
+    let mentorIDs: [UUID]
+    let needs: String?
+    let notes: String?
+
+    /// Reads a contact for `view`. Whenever it opens stored needs or notes, who read them is audited as
+    /// `contact.sensitive_read` (never what was read).
+    static func open(
+        _ contact: Contact, view: ContactView, by caller: Caller, deps: AppDependencies, cipher: FieldCipher,
+        on db: any Database
+    ) async throws -> ContactRead {
+        let id = try contact.requireID()
+        let secrets = ContactSecrets(cipher: cipher)
+        let needs = try await secrets.open(contact.needsCiphertext, .needs, of: contact, on: db)
+        let notes = view == .full ? try await secrets.open(contact.notesCiphertext, .notes, of: contact, on: db) : nil
+        let mentors = try await ContactMentors.open(of: [id], on: db)[id] ?? []
+        let read = [needs.map { _ in "needs" }, notes.map { _ in "notes" }].compactMap { $0 }
+        if !read.isEmpty {
+            try await AuditLog.append(
+                caller.event(
+                    "contact.sensitive_read", organizationID: contact.$organization.id, targetType: "contact",
+                    targetID: id, metadata: ["fields": read.joined(separator: ","), "view": view.rawValue]
+                ).dated(by: deps.clock),
+                on: db)
+        }
+        return ContactRead(contact: contact, view: view, mentorIDs: mentors, needs: needs, notes: notes)
     }
 }
 
@@ -104,8 +118,8 @@ struct ContactSecrets: Sendable {
 
     let cipher: FieldCipher
 
-    init(request: Request) {
-        cipher = request.application.meander.cipher
+    init(cipher: FieldCipher) {
+        self.cipher = cipher
     }
 
     static func context(_ column: Column, contactID: UUID, organizationID: UUID) -> FieldContext {

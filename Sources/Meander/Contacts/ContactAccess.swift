@@ -1,7 +1,6 @@
 import Fluent
 import FluentSQL
 import Foundation
-import Vapor
 
 /// What a caller may see of a contact.
 enum ContactView: String, Sendable {
@@ -16,25 +15,24 @@ enum ContactView: String, Sendable {
 enum ContactAccess {
     static var notFound: AppError { AppError(.notFound, "No such contact.") }
 
-    /// Loads the contact named in the path and authorises the operation's permission in its organisation.
+    /// Loads a contact and authorises `access`'s permission in its organisation.
     ///
     /// For `contacts.read` a caller without a staff role there sees the contact only while it is assigned to them
     /// (404 otherwise). Operations that change a contact are refused (403) to a caller whose roles there are all held
     /// through paused memberships.
-    static func load(_ rawID: String, request: Request) async throws -> (Contact, ContactView) {
-        let id = try APIID.parse(rawID, parameter: "contactId")
-        guard let contact = try await Contact.find(id, on: request.db) else { throw notFound }
-        let lineage = try await request.access.authorize(in: contact.$organization.id)
-        let principal = try request.requirePrincipal()
+    static func load(_ id: UUID, access: Access, on db: any Database) async throws -> (Contact, ContactView) {
+        guard let contact = try await Contact.find(id, on: db) else { throw notFound }
+        let lineage = try await access.authorize(in: contact.$organization.id)
+        let principal = try access.caller.requirePrincipal()
+        let reading = access.declared == .contactsRead
         if TenantReach.isStaff(principal, in: lineage) {
-            if request.permission != .contactsRead, isPaused(principal, in: lineage) {
+            if !reading, isPaused(principal, in: lineage) {
                 throw AppError(.forbidden, "Your membership here is paused.")
             }
             return (contact, .full)
         }
         // Only `contacts.read` reaches this far without a staff role: a peer mentor, who sees their own contacts.
-        guard request.permission == .contactsRead, try await isAssigned(contact: id, to: principal.userID, on: request.db)
-        else { throw notFound }
+        guard reading, try await isAssigned(contact: id, to: principal.userID, on: db) else { throw notFound }
         return (contact, .mentor)
     }
 
@@ -51,11 +49,11 @@ enum ContactAccess {
             .count() > 0
     }
 
-    /// The caller's reach for lists, within what `Access` allows; runs `Access`'s check for the request.
-    static func reach(of request: Request) async throws -> TenantReach {
-        // Marks the request as checked; contact permissions are never platform-wide, so this is never nil.
-        let reachable = try await request.access.reachableOrganizationIDs() ?? []
-        let reach = try await TenantReach.of(try request.requirePrincipal(), on: request.db)
+    /// The caller's reach for lists, within what `access` allows; runs its check.
+    static func reach(access: Access, on db: any Database) async throws -> TenantReach {
+        // Contact permissions are never platform-wide, so this is never nil.
+        let reachable = try await access.reachableOrganizationIDs() ?? []
+        let reach = try await TenantReach.of(try access.caller.requirePrincipal(), on: db)
         return TenantReach(staff: reach.staff.intersection(reachable), mentor: reach.mentor.intersection(reachable))
     }
 

@@ -18,7 +18,7 @@ extension APIHandler {
         } else {
             try request.access.authorizeAnywhere()
         }
-        var reach = try await ContactAccess.reach(of: request)
+        var reach = try await ContactAccess.reach(access: request.access, on: request.db)
         let principal = try request.requirePrincipal()
         if let scope {
             let subtree = try await OrganizationTree.subtreeIDs(of: [scope], on: request.db)
@@ -100,7 +100,7 @@ extension APIHandler {
             status: body.status == .inactive ? .inactive : .active, consentGivenAt: consent?.givenAt,
             consentScope: consent?.scope, createdByID: principal.userID)
         let contactID = try contact.requireID()
-        let secrets = ContactSecrets(request: request)
+        let secrets = ContactSecrets(cipher: request.application.meander.cipher)
         let needs = ContactRules.text(body.needs)
         let notes = ContactRules.text(body.notes)
         try await request.db.writeTransaction { [mentorIDs] db in
@@ -130,18 +130,20 @@ extension APIHandler {
 
     func getContact(_ input: Operations.GetContact.Input) async throws -> Operations.GetContact.Output {
         let request = try RequestContext.request
-        let (contact, view) = try await ContactAccess.load(input.path.contactId, request: request)
-        return .ok(.init(body: .json(try await Components.Schemas.Contact.render(contact, view: view, request: request))))
+        let (contact, view) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
+        return .ok(.init(body: .json(try Components.Schemas.Contact(try await request.readContact(contact, view: view)))))
     }
 
     func updateContact(_ input: Operations.UpdateContact.Input) async throws -> Operations.UpdateContact.Output {
         let request = try RequestContext.request
-        let (loaded, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (loaded, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
         try Contacts.checkNotErased(loaded)
         let patch = try ContactPatch(body, raw: RawBody.object(of: request) ?? [:])
         let contactID = try loaded.requireID()
-        let secrets = ContactSecrets(request: request)
+        let secrets = ContactSecrets(cipher: request.application.meander.cipher)
         // Read again under the row lock: two edits of different fields (needs and notes are sealed together) must
         // not undo each other, and an erasure that committed first must win.
         let contact = try await request.db.writeTransaction { db in
@@ -156,12 +158,13 @@ extension APIHandler {
                 on: db)
             return contact
         }
-        return .ok(.init(body: .json(try await Components.Schemas.Contact.render(contact, view: .full, request: request))))
+        return .ok(.init(body: .json(try Components.Schemas.Contact(try await request.readContact(contact, view: .full)))))
     }
 
     func archiveContact(_ input: Operations.ArchiveContact.Input) async throws -> Operations.ArchiveContact.Output {
         let request = try RequestContext.request
-        let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (contact, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         try Contacts.checkNotErased(contact)
         guard contact.status != .archived else { throw AppError(.conflict, "The contact is already archived.") }
         let contactID = try contact.requireID()
@@ -176,12 +179,13 @@ extension APIHandler {
                     targetType: "contact", targetID: contactID, metadata: ["mentors_unassigned": String(ended)]),
                 on: db)
         }
-        return .ok(.init(body: .json(try await Components.Schemas.Contact.render(contact, view: .full, request: request))))
+        return .ok(.init(body: .json(try Components.Schemas.Contact(try await request.readContact(contact, view: .full)))))
     }
 
     func recordConsent(_ input: Operations.RecordConsent.Input) async throws -> Operations.RecordConsent.Output {
         let request = try RequestContext.request
-        let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (contact, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
         try Contacts.checkNotErased(contact)
         var errors: [AppError.FieldError] = []
@@ -204,12 +208,13 @@ extension APIHandler {
                 on: db)
             return contact
         }
-        return .ok(.init(body: .json(try await Components.Schemas.Contact.render(recorded, view: .full, request: request))))
+        return .ok(.init(body: .json(try Components.Schemas.Contact(try await request.readContact(recorded, view: .full)))))
     }
 
     func withdrawConsent(_ input: Operations.WithdrawConsent.Input) async throws -> Operations.WithdrawConsent.Output {
         let request = try RequestContext.request
-        let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (contact, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         try Contacts.checkNotErased(contact)
         guard contact.consentGivenAt != nil else { throw AppError(.conflict, "No consent is on record.") }
         guard contact.consentWithdrawnAt == nil else { throw AppError(.conflict, "The consent is already withdrawn.") }
@@ -234,12 +239,13 @@ extension APIHandler {
         }
         contact.consentWithdrawnAt = now
         contact.updatedAt = now
-        return .ok(.init(body: .json(try await Components.Schemas.Contact.render(contact, view: .full, request: request))))
+        return .ok(.init(body: .json(try Components.Schemas.Contact(try await request.readContact(contact, view: .full)))))
     }
 
     func assignMentor(_ input: Operations.AssignMentor.Input) async throws -> Operations.AssignMentor.Output {
         let request = try RequestContext.request
-        let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (contact, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
         try Contacts.checkNotErased(contact)
         guard contact.status != .archived else {
@@ -273,12 +279,13 @@ extension APIHandler {
         } catch let error as any DatabaseError where error.isConstraintFailure {
             throw AppError(.conflict, "The mentor is already assigned to this contact.")
         }
-        return .ok(.init(body: .json(try await Components.Schemas.Contact.render(contact, view: .full, request: request))))
+        return .ok(.init(body: .json(try Components.Schemas.Contact(try await request.readContact(contact, view: .full)))))
     }
 
     func unassignMentor(_ input: Operations.UnassignMentor.Input) async throws -> Operations.UnassignMentor.Output {
         let request = try RequestContext.request
-        let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (contact, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         let mentorID = try APIID.parse(input.path.mentorId, parameter: "mentorId")
         let contactID = try contact.requireID()
         let notAssigned = AppError(.notFound, "The mentor is not assigned to this contact.")
@@ -299,7 +306,7 @@ extension APIHandler {
                     metadata: ["mentor_id": mentorID.uuidString.lowercased()]),
                 on: db)
         }
-        return .ok(.init(body: .json(try await Components.Schemas.Contact.render(contact, view: .full, request: request))))
+        return .ok(.init(body: .json(try Components.Schemas.Contact(try await request.readContact(contact, view: .full)))))
     }
 }
 
@@ -371,4 +378,12 @@ extension Keyset {
     static let contacts = Keyset(
         "listContacts", table: Contact.schema, [.column("last_name", nullable: true), .column("first_name", nullable: true)],
         id: .ascending)
+}
+
+extension Request {
+    /// The contact as this request's caller may see it, its sensitive reads audited (`ContactRead.open`).
+    fileprivate func readContact(_ contact: Contact, view: ContactView) async throws -> ContactRead {
+        try await ContactRead.open(
+            contact, view: view, by: try Caller(self), deps: dependencies, cipher: application.meander.cipher, on: db)
+    }
 }

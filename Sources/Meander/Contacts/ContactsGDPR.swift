@@ -8,7 +8,8 @@ import Vapor
 extension APIHandler {
     func exportContact(_ input: Operations.ExportContact.Input) async throws -> Operations.ExportContact.Output {
         let request = try RequestContext.request
-        let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (contact, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         let export = try await ContactGDPR.export(
             contact, by: try Caller(request), deps: request.dependencies, cipher: request.application.meander.cipher,
             files: request.application.meander.files, logger: request.logger, on: request.db)
@@ -17,7 +18,8 @@ extension APIHandler {
 
     func eraseContact(_ input: Operations.EraseContact.Input) async throws -> Operations.EraseContact.Output {
         let request = try RequestContext.request
-        let (contact, _) = try await ContactAccess.load(input.path.contactId, request: request)
+        let (contact, _) = try await ContactAccess.load(
+            try APIID.parse(input.path.contactId, parameter: "contactId"), access: request.access, on: request.db)
         let erasure = try await ContactGDPR.erase(
             contact, by: try Caller(request), deps: request.dependencies, files: request.application.meander.files,
             logger: request.logger, on: request.db)

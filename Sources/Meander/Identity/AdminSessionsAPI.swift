@@ -53,7 +53,7 @@ extension APIHandler {
         try SessionRules.checkNotCurrent(sessionID, request: request)
 
         // Revoking an ended session again changes nothing and is not an event.
-        guard try await Session.revoke(session, reason: .revokedByAdmin, on: request.db) else {
+        guard try await Session.revoke(session, reason: .revokedByAdmin, on: request.db, at: request.now) else {
             return .noContent(.init())
         }
         try await AuditLog.append(

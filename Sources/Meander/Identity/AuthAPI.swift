@@ -105,7 +105,8 @@ extension APIHandler {
         }
         let services = request.application.meander
         let rotation = RefreshRotation(
-            tokens: services.tokens, config: services.config, inFlight: services.refreshesInFlight)
+            tokens: services.tokens, config: services.config, inFlight: services.refreshesInFlight,
+            now: services.dependencies.clock.now)
         do {
             let (pair, _) = try await rotation.rotate(
                 body.refreshToken, on: request.db, audit: AuditEvent("auth.refresh", request: request))
@@ -131,7 +132,7 @@ extension APIHandler {
             throw AppError(.unauthorized, "A valid access token is required.")
         }
         try await request.db.writeTransaction { transaction in
-            guard try await Session.revoke(session, reason: .logout, on: transaction) else { return }
+            guard try await Session.revoke(session, reason: .logout, on: transaction, at: request.now) else { return }
             try await AuditLog.append(
                 AuditEvent("auth.logout", request: request, targetType: "session", targetID: principal.sessionID),
                 on: transaction)

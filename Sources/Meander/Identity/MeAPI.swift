@@ -119,7 +119,7 @@ extension APIHandler {
         else { throw AppError(.notFound, "No such session.") }
         try SessionRules.checkNotCurrent(sessionID, request: request)
         try await request.db.writeTransaction { transaction in
-            guard try await Session.revoke(session, reason: .revokedByUser, on: transaction) else { return }
+            guard try await Session.revoke(session, reason: .revokedByUser, on: transaction, at: request.now) else { return }
             try await AuditLog.append(
                 AuditEvent(
                     "session.revoked", request: request, targetType: "session", targetID: sessionID,

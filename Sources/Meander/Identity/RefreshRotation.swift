@@ -47,12 +47,17 @@ struct RefreshRotation: Sendable {
     let idleTimeout: TimeInterval
     /// How long a replay waits for the winning request's child row to become visible.
     var replayWait: Duration = .seconds(2)
-    var now: @Sendable () -> Date = { Date() }
+    /// The time now: the app's clock (`AppDependencies.clock`) unless a test sets its own.
+    var now: @Sendable () -> Date
     /// The presentations of each token being rotated by this app instance (by token hash); one per app.
     let inFlight: KeyedAsyncLock<String>
 
-    init(tokens: TokenService, config: AppConfig, inFlight: KeyedAsyncLock<String>) {
+    init(
+        tokens: TokenService, config: AppConfig, inFlight: KeyedAsyncLock<String>,
+        now: @escaping @Sendable () -> Date = AppClock.live.now
+    ) {
         self.tokens = tokens
+        self.now = now
         self.inFlight = inFlight
         gracePeriod = config.refreshGracePeriod
         idleTimeout = config.sessionIdleTimeout

@@ -205,7 +205,8 @@ extension APIHandler {
 
         if hadPassword {
             // Setting a password through the link is a password change: other sessions end.
-            try await Session.revokeAll(ofUser: userID, except: nil, reason: .passwordChanged, on: request.db)
+            try await Session.revokeAll(
+                ofUser: userID, except: nil, reason: .passwordChanged, on: request.db, at: request.now)
         }
         try await AuditLog.append(
             AuditEvent(

@@ -136,7 +136,8 @@ extension APIHandler {
         membership.pausedAt = nil
         membership.pausedUntil = nil
 
-        try await Session.revokeAll(ofUser: userID, except: nil, reason: .membershipEnded, on: request.db)
+        try await Session.revokeAll(
+            ofUser: userID, except: nil, reason: .membershipEnded, on: request.db, at: request.now)
         try await Memberships.audit(
             "membership.ended", membership, request: request,
             metadata: [

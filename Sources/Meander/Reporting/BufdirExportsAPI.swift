@@ -136,7 +136,7 @@ enum JobView {
             id: (job.id ?? UUID()).uuidString.lowercased(), kind: job.kind,
             status: .init(rawValue: job.status.rawValue) ?? .queued, progressDone: Int64(job.progressDone),
             progressTotal: job.progressTotal.map(Int64.init), error: job.lastError, exportId: result["export_id"],
-            createdAt: job.createdAt ?? Date(), finishedAt: job.finishedAt)
+            createdAt: job.createdAt ?? .distantPast, finishedAt: job.finishedAt)
     }
 }
 
@@ -207,7 +207,7 @@ enum BufdirExportView {
                 .init(additionalProperties: $0)
             },
             durationMs: Int64(audit.durationMs), error: audit.error, auditSequence: audit.auditSequence,
-            createdAt: audit.createdAt ?? Date(), previousExportId: previousID, changes: changes)
+            createdAt: audit.createdAt ?? .distantPast, previousExportId: previousID, changes: changes)
     }
 }
 

@@ -28,7 +28,7 @@ extension APIHandler {
                 organizationName: names[report.$organization.id] ?? "", reportingYear: Int32(report.reportingYear),
                 periodStart: report.periodStart, periodEnd: report.periodEnd,
                 status: .init(rawValue: report.status.rawValue) ?? .draft, contentSha256: report.contentSHA256,
-                createdAt: report.createdAt ?? Date(), finalizedAt: report.finalizedAt)
+                createdAt: report.createdAt ?? .distantPast, finalizedAt: report.finalizedAt)
         }
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
@@ -193,7 +193,7 @@ enum BufdirReportView {
             auditSequence: report.auditSequence,
             figures: try JSONDecoder().decode(Components.Schemas.BufdirFigures.self, from: figures),
             adjustments: BufdirReportLifecycle.adjustments(of: report).map(adjustment),
-            createdAt: report.createdAt ?? Date(), updatedAt: report.updatedAt ?? report.createdAt ?? Date(),
+            createdAt: report.createdAt ?? .distantPast, updatedAt: report.updatedAt ?? report.createdAt ?? .distantPast,
             computedAt: report.computedAt, finalizedAt: report.finalizedAt, submittedAt: report.submittedAt)
     }
 

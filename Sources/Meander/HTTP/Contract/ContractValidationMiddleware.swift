@@ -19,7 +19,7 @@ struct ContractValidationMiddleware: AsyncMiddleware {
                 headers: [("Allow", literal.joined(separator: ", "))])
         }
         if let operation = request.contractOperation(in: contract) {
-            let context = ValidationContext(config: request.application.meander.config)
+            let context = ValidationContext(now: request.now, config: request.application.meander.config)
             try validateParameters(of: operation, request, context: context)
             try validateBody(of: operation, request, context: context)
         }
