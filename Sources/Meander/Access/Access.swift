@@ -1,6 +1,5 @@
 import Fluent
 import Foundation
-import Vapor
 
 /// Checks a permission against the caller's roles — the one place scope is enforced. No HTTP: a handler gets one
 /// for its operation's declared permission (`request.access`), a service for the permission its rule needs
@@ -91,25 +90,4 @@ struct Access: Sendable {
         markAuthorized()
         return try requirePrincipal()
     }
-}
-
-extension Request {
-    /// The access checks for this request's declared permission, by its caller (signed in or not), on its database.
-    var access: Access { Access(caller: Caller(anyoneOf: self), declared: permission, db: db) }
-
-    private struct AuthorizedKey: StorageKey {
-        typealias Value = Bool
-    }
-
-    func markAuthorized() {
-        storage[AuthorizedKey.self] = true
-    }
-
-    /// A stored answer replayed for an `Idempotency-Key` was authorised when it was first made, for the same user.
-    func markAuthorizedByReplay() {
-        storage[AuthorizedKey.self] = true
-    }
-
-    /// Whether a handler ran one of `Access`'s checks; `AccessMiddleware` refuses responses that skipped it.
-    var wasAuthorized: Bool { storage[AuthorizedKey.self] ?? false }
 }

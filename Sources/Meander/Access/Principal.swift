@@ -1,6 +1,5 @@
 import Fluent
 import Foundation
-import Vapor
 
 /// The signed-in caller of a request: who, in which session, and the roles they hold where.
 struct Principal: Sendable {
@@ -83,33 +82,5 @@ struct Principal: Sendable {
 
     func holds(_ role: UserRole.Role) -> Bool {
         grants.contains { $0.role == role }
-    }
-}
-
-extension Request {
-    private struct PrincipalKey: StorageKey {
-        typealias Value = Principal
-    }
-
-    private struct PermissionKey: StorageKey {
-        typealias Value = Permission
-    }
-
-    /// The signed-in caller, set by `AccessMiddleware` on operations that need one.
-    var principal: Principal? {
-        get { storage[PrincipalKey.self] }
-        set { storage[PrincipalKey.self] = newValue }
-    }
-
-    /// The caller, or 401 if the request is anonymous.
-    func requirePrincipal() throws -> Principal {
-        guard let principal else { throw AppError(.unauthorized, "Sign in first.") }
-        return principal
-    }
-
-    /// The permission the matched operation declares in the contract.
-    var permission: Permission? {
-        get { storage[PermissionKey.self] }
-        set { storage[PermissionKey.self] = newValue }
     }
 }

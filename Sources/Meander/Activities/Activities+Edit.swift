@@ -92,9 +92,13 @@ extension Activities {
             metadata: [
                 "fields": changed.joined(separator: ","), "counts_for_bufdir": String(activity.countsForBufdir),
             ])
+        let now = deps.now
         try await db.auditedWrite(event, clock: deps.clock) { transaction in
             try await activity.save(on: transaction)
+            // Fluent stamps `updated_at` with the machine's clock; the activity's time is the app's.
+            try await ActivitySQL.touch(try activity.requireID(), at: now, on: transaction)
         }
+        activity.updatedAt = now
         return summary
     }
 }

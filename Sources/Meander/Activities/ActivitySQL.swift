@@ -106,4 +106,9 @@ enum ActivitySQL {
             """
         ).all().isEmpty
     }
+
+    /// Sets `updated_at` to the app's time after a save through Fluent, which stamps the machine's.
+    static func touch(_ id: UUID, at now: Date, on db: any Database) async throws {
+        try await db.sqlDatabase().raw("UPDATE activities SET updated_at = \(bind: now) WHERE id = \(bind: id)").run()
+    }
 }
