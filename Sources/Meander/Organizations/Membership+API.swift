@@ -22,54 +22,15 @@ extension Components.Schemas.Membership {
             endedAt: membership.endedAt)
     }
 
-    /// Maps many memberships at once, loading their users, organisations and live roles in three queries.
-    static func load(
-        _ memberships: [OrganizationMembership], on db: any Database
-    ) async throws -> [Components.Schemas.Membership] {
-        guard !memberships.isEmpty else { return [] }
-        let userIDs = Array(Set(memberships.map { $0.$user.id }))
-        let organizationIDs = Array(Set(memberships.map { $0.$organization.id }))
-        let users = try await User.query(on: db).filter(\.$id ~~ userIDs).all()
-        let usersByID = Dictionary(uniqueKeysWithValues: users.compactMap { user in user.id.map { ($0, user) } })
-        let organizations = try await Organization.query(on: db).filter(\.$id ~~ organizationIDs).all()
-        let namesByID = Dictionary(
-            uniqueKeysWithValues: organizations.compactMap { organization in organization.id.map { ($0, organization.name) } })
-        let grants = try await UserRole.query(on: db)
-            .filter(\.$user.$id ~~ userIDs)
-            .filter(\.$organization.$id ~~ organizationIDs)
-            .filter(\.$revokedAt == nil)
-            .all()
-        var rolesByPair: [Pair: [UserRole.Role]] = [:]
-        for grant in grants {
-            guard let organizationID = grant.$organization.id else { continue }
-            rolesByPair[Pair(user: grant.$user.id, organization: organizationID), default: []].append(grant.role)
-        }
-        return try memberships.map { membership in
-            guard let user = usersByID[membership.$user.id] else {
-                throw AppError(.internalError, "A membership refers to a missing user.")
-            }
-            return try Components.Schemas.Membership(
-                membership, user: user, organizationName: namesByID[membership.$organization.id],
-                roles: rolesByPair[Pair(user: membership.$user.id, organization: membership.$organization.id)] ?? [])
-        }
-    }
-
-    /// Maps one membership, loading what it needs.
-    static func load(_ membership: OrganizationMembership, on db: any Database) async throws -> Components.Schemas.Membership {
-        guard let mapped = try await load([membership], on: db).first else {
-            throw AppError(.internalError, "The membership could not be mapped.")
-        }
-        return mapped
+    /// The API view of a membership record.
+    init(_ record: MembershipRecord) throws {
+        try self.init(
+            record.membership, user: record.user, organizationName: record.organizationName, roles: record.roles)
     }
 
     /// Roles in a fixed order (by rank), so that responses are stable.
     static func apiRoles(_ roles: [UserRole.Role]) -> [Components.Schemas.Role] {
         Set(roles).sorted { $0.rank < $1.rank }.compactMap { Components.Schemas.Role(rawValue: $0.rawValue) }
-    }
-
-    private struct Pair: Hashable {
-        var user: UUID
-        var organization: UUID
     }
 }
 
@@ -124,7 +85,7 @@ extension Components.Schemas.Me {
             .filter(\.$user.$id == userID)
             .filter(\.$status != .ended)
             .all()
-        let mapped = try await Components.Schemas.Membership.load(memberships, on: db)
+        let mapped = try await Memberships.records(memberships, on: db).map(Components.Schemas.Membership.init)
             .sorted { ($0.organizationName ?? "", $0.id) < ($1.organizationName ?? "", $1.id) }
         let platformRoles = try await UserRole.query(on: db)
             .filter(\.$user.$id == userID)
