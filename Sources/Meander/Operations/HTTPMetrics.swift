@@ -13,12 +13,12 @@ public final class HTTPMetrics: Sendable {
     ]
     private var requestsDescriptor: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "meander", metricName: "http_requests", unitName: "total",
+            namespace: "meander", metricName: "http_requests", unitName: "total",
             helpText: "HTTP requests handled, by method, route template and status.")
     }
     private var durationDescriptor: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "meander", metricName: "http_request_duration", unitName: "seconds",
+            namespace: "meander", metricName: "http_request_duration", unitName: "seconds",
             helpText: "HTTP request latency, by method, route template and status.")
     }
 
@@ -59,13 +59,14 @@ struct MetricsMiddleware: AsyncMiddleware {
 
     static func routeLabel(for request: Request) -> String {
         guard let route = request.route else { return "unmatched" }
-        return "/" + route.path.map { component in
-            switch component {
-            case .constant(let value): value
-            case .parameter(let name): "{\(name)}"
-            case .anything: "*"
-            case .catchall: "**"
-            }
-        }.joined(separator: "/")
+        return "/"
+            + route.path.map { component in
+                switch component {
+                case .constant(let value): value
+                case .parameter(let name): "{\(name)}"
+                case .anything: "*"
+                case .catchall: "**"
+                }
+            }.joined(separator: "/")
     }
 }

@@ -4,6 +4,9 @@ import FluentSQL
 import Foundation
 import NIOCore
 
+// The drill-down below a figure and the export's evidence bundle read `activities`, `activity_types` and
+// `activity_attachments` as a read model (see `BufdirReportEngine.swift`); they write none of them.
+
 /// Writes one export of a report to a file, streaming: evidence files go one at a time from the store into the
 /// bundle, so the bundle is never in memory whole.
 enum BufdirExporter {

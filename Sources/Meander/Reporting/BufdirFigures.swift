@@ -230,8 +230,15 @@ enum BufdirFigureRows {
 
         /// The columns of `BufdirReportEngine.activityRows`.
         enum CodingKeys: String, CodingKey {
-            case organizationID = "organization_id", county, category, activities, minutes, participants, days
-            case evidenceRequired = "evidence_required", evidenceMissing = "evidence_missing"
+            case organizationID = "organization_id"
+            case county
+            case category
+            case activities
+            case minutes
+            case participants
+            case days
+            case evidenceRequired = "evidence_required"
+            case evidenceMissing = "evidence_missing"
         }
     }
 

@@ -2,6 +2,11 @@ import Fluent
 import FluentSQL
 import Foundation
 
+// A read model. The Bufdir report's figures are aggregates over other capabilities' tables, read here and written
+// nowhere: `activities`, `activity_types` and `activity_attachments` (Activities), `organizations`, `user_roles` and
+// `organization_memberships` (Organizations), `course_enrollments` and `courses` (Courses), `events` (Events).
+// Changes to those rows go through their owners; this file only counts them.
+
 /// A report's period: calendar days in Norway, both inclusive, and the instants that bound them.
 struct BufdirPeriod: Sendable, Equatable {
     let start: String
@@ -125,7 +130,8 @@ enum BufdirReportEngine {
         }
         return BufdirRollUp.figures(
             tree: nodes, rootID: organizationID, activities: try await activities,
-            organizationPeople: try await organizationPeople, countyPeople: try await countyPeople, facts: facts, rulesYear: year, minPeople: minPeople)
+            organizationPeople: try await organizationPeople, countyPeople: try await countyPeople, facts: facts, rulesYear: year,
+            minPeople: minPeople)
     }
 
     static let county: SQLQueryString = "COALESCE(substr(a.municipality_code, 1, 2), 'unknown')"

@@ -3,6 +3,9 @@ import FluentSQL
 import Foundation
 import Vapor
 
+// The drill-down below a figure and the export's evidence bundle read `activities`, `activity_types` and
+// `activity_attachments` as a read model (see `BufdirReportEngine.swift`); they write none of them.
+
 extension APIHandler {
     func listBufdirReports(_ input: Operations.ListBufdirReports.Input) async throws -> Operations.ListBufdirReports.Output {
         let request = try RequestContext.request

@@ -12,21 +12,23 @@ struct ActivityTypesAPITests {
         struct Item: Decodable, Equatable {
             var id: UUID
             var key: String
-            var bufdir_category: String
+            var bufdirCategory: String
             var reportable: Bool
-            var requires_evidence: Bool
+            var requiresEvidence: Bool
             var active: Bool
-            var sort_order: Int
+            var sortOrder: Int
         }
         var items: [Item]
-        var next_cursor: String?
+        var nextCursor: String?
     }
 
     private func page(_ app: Application, _ query: String) async throws -> Page {
         var result: Page?
         try await app.testing().test(.GET, "/api/v1/activity-types" + query) { response in
             #expect(response.status == .ok)
-            result = try JSONDecoder().decode(Page.self, from: Data(buffer: response.body))
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            result = try decoder.decode(Page.self, from: Data(buffer: response.body))
         }
         return try #require(result)
     }
@@ -41,9 +43,9 @@ struct ActivityTypesAPITests {
             let keys = page.items.map(\.key)
             #expect(keys.contains("home_visit"))
             #expect(keys.contains("group_meeting"))
-            #expect(page.items.map(\.sort_order) == page.items.map(\.sort_order).sorted())
+            #expect(page.items.map(\.sortOrder) == page.items.map(\.sortOrder).sorted())
             #expect(page.items.allSatisfy { $0.active })
-            #expect(page.next_cursor == nil)
+            #expect(page.nextCursor == nil)
         }
     }
 
@@ -60,7 +62,7 @@ struct ActivityTypesAPITests {
                 let next = try await page(app, "?limit=3&include_inactive=true" + (cursor.map { "&cursor=\($0)" } ?? ""))
                 #expect(next.items.count <= 3)
                 seen += next.items
-                cursor = next.next_cursor
+                cursor = next.nextCursor
             } while cursor != nil
 
             // then
@@ -85,9 +87,9 @@ struct ActivityTypesAPITests {
             let everything = try await page(app, "?include_inactive=true").items
 
             // then
-            #expect(!group.isEmpty && group.allSatisfy { $0.bufdir_category == "group" })
+            #expect(!group.isEmpty && group.allSatisfy { $0.bufdirCategory == "group" })
             #expect(!reportable.isEmpty && reportable.allSatisfy { $0.reportable })
-            #expect(!evidence.isEmpty && evidence.allSatisfy { $0.requires_evidence })
+            #expect(!evidence.isEmpty && evidence.allSatisfy { $0.requiresEvidence })
             #expect(!active.map(\.key).contains("phone_call"))
             #expect(everything.map(\.key).contains("phone_call"))
             #expect(everything.count == active.count + 1)

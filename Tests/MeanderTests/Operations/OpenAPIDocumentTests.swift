@@ -44,23 +44,23 @@ struct OpenAPIDocumentTests {
         for (path, item) in paths {
             for method in Self.methods {
                 guard let operation = item[method] as? [String: Any] else { continue }
-                let where_ = "\(method.uppercased()) \(path)"
+                let place = "\(method.uppercased()) \(path)"
                 let operationID = operation["operationId"] as? String
-                #expect(operationID != nil, "\(where_) has no operationId")
+                #expect(operationID != nil, "\(place) has no operationId")
                 operationIDs.append(operationID ?? "")
                 let tags = operation["tags"] as? [String] ?? []
-                #expect(tags.count == 1, "\(where_) should have exactly one tag")
-                #expect(tags.allSatisfy(declaredTags.contains), "\(where_) uses an undeclared tag")
-                #expect(operation["x-permission"] is String, "\(where_) declares no x-permission")
+                #expect(tags.count == 1, "\(place) should have exactly one tag")
+                #expect(tags.allSatisfy(declaredTags.contains), "\(place) uses an undeclared tag")
+                #expect(operation["x-permission"] is String, "\(place) declares no x-permission")
                 let responses = operation["responses"] as? [String: Any] ?? [:]
-                #expect(responses["default"] != nil, "\(where_) has no default (problem) response")
+                #expect(responses["default"] != nil, "\(place) has no default (problem) response")
                 for (status, response) in responses {
                     let response = response as? [String: Any] ?? [:]
                     let isRedirect = status.hasPrefix("3") && (response["headers"] as? [String: Any])?["Location"] != nil
                     #expect(
                         response["$ref"] != nil || response["content"] != nil || ["202", "204"].contains(status)
                             || isRedirect,
-                        "\(where_) \(status) has no schema")
+                        "\(place) \(status) has no schema")
                 }
             }
         }

@@ -88,20 +88,44 @@ struct BufdirWorld: Sendable {
         let (m1, m2, m3, m4) = (mentors[0], mentors[1], mentors[2], mentors[3])
         let a1 = tree.chapterA1
         var ids: [Int: String] = [:]
-        ids[1] = try await log(admin, a1, m1, "home_visit", at: "2025-03-10T10:00:00Z", minutes: 45, contact: contacts["c1"], channel: "in_person", municipality: "5501")
-        ids[2] = try await log(admin, a1, m1, "home_visit", at: "2025-03-10T14:00:00Z", minutes: 60, contact: contacts["c2"], channel: "in_person", municipality: "5501")
-        ids[3] = try await log(admin, a1, m2, "group_meeting", at: "2025-04-02T16:00:00Z", minutes: 45, participants: 3, municipality: "5501")
-        ids[4] = try await log(admin, a1, m2, "group_meeting", at: "2025-04-09T16:00:00Z", minutes: 44, participants: 5, municipality: "5501")
-        ids[5] = try await log(admin, a1, m2, "group_meeting", at: "2025-04-16T16:00:00Z", minutes: 90, participants: 2, municipality: "5501")
-        ids[6] = try await log(admin, a1, m1, "home_visit", at: "2025-05-01T10:00:00Z", minutes: 60, contact: contacts["c1"], country: "SE", channel: "in_person", municipality: "5501")
-        ids[7] = try await log(admin, a1, m1, "home_visit", at: "2025-05-05T10:00:00Z", minutes: 30, contact: contacts["c2"], channel: "in_person", municipality: "5501")
-        ids[8] = try await log(admin, a1, m2, "home_visit", at: "2025-05-06T10:00:00Z", minutes: 30, contact: contacts["c1"], channel: "in_person", municipality: "5501")
-        ids[9] = try await log(admin, tree.chapterA2, m3, "group_meeting", at: "2025-06-12T17:00:00Z", minutes: 120, participants: 6, municipality: "1804")
-        ids[10] = try await log(admin, tree.chapterB1, m4, "phone_call", at: "2025-08-20T09:00:00Z", minutes: 60, contact: contacts["c4"], channel: "phone", municipality: "4601")
-        ids[11] = try await log(admin, a1, m1, "home_visit", at: "2025-12-31T23:30:00Z", minutes: 60, contact: contacts["c1"], channel: "in_person", municipality: "5501")
-        ids[12] = try await log(admin, a1, m2, "phone_call", at: "2024-12-31T23:30:00Z", minutes: 30, contact: contacts["c2"], channel: "phone", municipality: "5501")
-        ids[13] = try await log(admin, a1, m1, "digital_message", at: "2025-07-01T10:00:00Z", minutes: 15, contact: contacts["c1"], channel: "digital", municipality: "5501")
-        ids[14] = try await log(foreign, tree.otherChapter, nil, "home_visit", at: "2025-03-10T10:00:00Z", minutes: 60, channel: "in_person", municipality: "0301")
+        ids[1] = try await log(
+            admin, a1, m1, "home_visit", at: "2025-03-10T10:00:00Z", minutes: 45, contact: contacts["c1"], channel: "in_person",
+            municipality: "5501")
+        ids[2] = try await log(
+            admin, a1, m1, "home_visit", at: "2025-03-10T14:00:00Z", minutes: 60, contact: contacts["c2"], channel: "in_person",
+            municipality: "5501")
+        ids[3] = try await log(
+            admin, a1, m2, "group_meeting", at: "2025-04-02T16:00:00Z", minutes: 45, participants: 3, municipality: "5501")
+        ids[4] = try await log(
+            admin, a1, m2, "group_meeting", at: "2025-04-09T16:00:00Z", minutes: 44, participants: 5, municipality: "5501")
+        ids[5] = try await log(
+            admin, a1, m2, "group_meeting", at: "2025-04-16T16:00:00Z", minutes: 90, participants: 2, municipality: "5501")
+        ids[6] = try await log(
+            admin, a1, m1, "home_visit", at: "2025-05-01T10:00:00Z", minutes: 60, contact: contacts["c1"], country: "SE",
+            channel: "in_person", municipality: "5501")
+        ids[7] = try await log(
+            admin, a1, m1, "home_visit", at: "2025-05-05T10:00:00Z", minutes: 30, contact: contacts["c2"], channel: "in_person",
+            municipality: "5501")
+        ids[8] = try await log(
+            admin, a1, m2, "home_visit", at: "2025-05-06T10:00:00Z", minutes: 30, contact: contacts["c1"], channel: "in_person",
+            municipality: "5501")
+        ids[9] = try await log(
+            admin, tree.chapterA2, m3, "group_meeting", at: "2025-06-12T17:00:00Z", minutes: 120, participants: 6, municipality: "1804")
+        ids[10] = try await log(
+            admin, tree.chapterB1, m4, "phone_call", at: "2025-08-20T09:00:00Z", minutes: 60, contact: contacts["c4"], channel: "phone",
+            municipality: "4601")
+        ids[11] = try await log(
+            admin, a1, m1, "home_visit", at: "2025-12-31T23:30:00Z", minutes: 60, contact: contacts["c1"], channel: "in_person",
+            municipality: "5501")
+        ids[12] = try await log(
+            admin, a1, m2, "phone_call", at: "2024-12-31T23:30:00Z", minutes: 30, contact: contacts["c2"], channel: "phone",
+            municipality: "5501")
+        ids[13] = try await log(
+            admin, a1, m1, "digital_message", at: "2025-07-01T10:00:00Z", minutes: 15, contact: contacts["c1"], channel: "digital",
+            municipality: "5501")
+        ids[14] = try await log(
+            foreign, tree.otherChapter, nil, "home_visit", at: "2025-03-10T10:00:00Z", minutes: 60, channel: "in_person",
+            municipality: "0301")
 
         let deleted = try await API.send(app, .DELETE, "/api/v1/activities/\(ids[7]!)", as: admin)
         try #require(deleted.status == .noContent, "\(deleted.text)")

@@ -53,9 +53,10 @@ struct BufdirReportTests {
 
             // then: up the tree
             let byName = Dictionary(uniqueKeysWithValues: report.figures.organizations.map { ($0.name, $0) })
-            #expect(report.figures.organizations.map(\.name) == [
-                "Norges Testforbund", "Region Nord", "Bodø lokallag", "Tromsø lokallag", "Region Vest", "Bergen lokallag",
-            ])
+            #expect(
+                report.figures.organizations.map(\.name) == [
+                    "Norges Testforbund", "Region Nord", "Bodø lokallag", "Tromsø lokallag", "Region Vest", "Bergen lokallag",
+                ])
             let regionA = try #require(byName["Region Nord"]).figures
             #expect(regionA.activities == 5 && regionA.minutes == 300)
             #expect(regionA.contactsReached == 2 && regionA.activeMentors == 3 && regionA.members == 4)
@@ -193,7 +194,9 @@ struct BufdirReportTests {
             let adjustPath = "/api/v1/bufdir-reports/\(report.id)/adjustments"
             let adjusted = try await API.send(
                 app, .POST, adjustPath, as: world.admin,
-                json: #"{"figure": "totals.activities", "delta": -1, "reason": "Aktivitet 3 ble ført to ganger.", "activity_id": "\#(world.activities[3]!)"}"#)
+                json:
+                    #"{"figure": "totals.activities", "delta": -1, "reason": "Aktivitet 3 ble ført to ganger.", "activity_id": "\#(world.activities[3]!)"}"#
+            )
             #expect(adjusted.status == .created, "\(adjusted.text)")
             let unknown = try await API.send(
                 app, .POST, adjustPath, as: world.admin, json: #"{"figure": "totals.nonsense", "delta": 0, "reason": "x"}"#)
@@ -299,7 +302,9 @@ struct BufdirReportTests {
             let tenant = try await API.send(app, .PUT, path, as: world.admin, json: rules)
             let bad = try await API.send(
                 app, .PUT, path, as: world.platformAdmin,
-                json: #"{"rules": [{"key": "group_activity", "parameters": {"min_participants": "tre", "min_minutes": 45}, "valid_from": "2025-01-01"}, {"key": "group_activity", "parameters": {"min_participants": 3, "min_minutes": 45}, "valid_from": "2030-01-01"}]}"#)
+                json:
+                    #"{"rules": [{"key": "group_activity", "parameters": {"min_participants": "tre", "min_minutes": 45}, "valid_from": "2025-01-01"}, {"key": "group_activity", "parameters": {"min_participants": 3, "min_minutes": 45}, "valid_from": "2030-01-01"}]}"#
+            )
             let changed = try await API.send(app, .PUT, path, as: world.platformAdmin, json: rules)
             await app.meander.background.waitForAll()
 
@@ -345,9 +350,14 @@ struct BufdirReportTests {
         #expect(!verdict(2, 45))
         #expect(!verdict(3, 44))
         #expect(!verdict(3, 45, "SE"))
-        #expect(BufdirRuleChange.problems(
-            [.init(key: "group_activity", parameters: ["min_participants": .integer(3), "min_minutes": .integer(45)], validFrom: "2025-01-01")],
-            year: 2025
-        ).isEmpty)
+        #expect(
+            BufdirRuleChange.problems(
+                [
+                    .init(
+                        key: "group_activity", parameters: ["min_participants": .integer(3), "min_minutes": .integer(45)],
+                        validFrom: "2025-01-01")
+                ],
+                year: 2025
+            ).isEmpty)
     }
 }

@@ -69,10 +69,11 @@ struct UpdateBufdirReportingForExports: AsyncMigration {
         }
     }
 
-    static let indexes = CreateBufdirExportAudit.indexes + [
-        SchemaIndex(
-            "idx_bufdir_export_audits_report_id_created_at", on: BufdirExportAudit.schema, ["report_id", "created_at"])
-    ]
+    static let indexes =
+        CreateBufdirExportAudit.indexes + [
+            SchemaIndex(
+                "idx_bufdir_export_audits_report_id_created_at", on: BufdirExportAudit.schema, ["report_id", "created_at"])
+        ]
 }
 
 /// A migration that stops because running it would lose data.
