@@ -171,12 +171,15 @@ struct LoginTests {
                 unknown.append(try await timed("unknown\(index)@example.no"))
             }
 
-            // then: fastest runs within a factor of three (a missing bcrypt run would be a factor of 50 or more); the
-            // minimum is the measure least disturbed by other work on the machine
+            // then: an unknown e-mail is never much faster (a missing bcrypt run would be a factor of 50 or more):
+            // fastest against fastest, the measure least disturbed by other work on the machine. Nor is it much
+            // slower: its fastest against the known runs' median, since under a loaded suite one known run can be
+            // lucky where five unknown ones are not (seen in CI: known 0.09 s once, 0.56 s to 5.5 s otherwise)
             let knownFastest = known.min()!
             let unknownFastest = unknown.min()!
+            let knownMedian = known.sorted()[known.count / 2]
             #expect(unknownFastest * 3 > knownFastest, "unknown \(unknown) vs known \(known)")
-            #expect(unknownFastest < knownFastest * 3, "unknown \(unknown) vs known \(known)")
+            #expect(unknownFastest < knownMedian * 3, "unknown \(unknown) vs known \(known)")
         }
     }
 
