@@ -42,7 +42,7 @@ struct ActivityByClientIDStatement: SharedStatement {
 }
 
 /// A new activity, unless the organisation has one with its client id or the day lies in a closed Bufdir period of
-/// its lineage (`ActivityLogging.insert`): the new id, or no row. The closed-period check rides along in the insert
+/// its lineage (`Activities.insert`): the new id, or no row. The closed-period check rides along in the insert
 /// (a round trip fewer on every upload); only when nothing was written is it asked on its own, to tell which.
 struct InsertActivityStatement: SharedStatement {
     static let name = "meander.insert_activity"
