@@ -8,12 +8,12 @@ extension AuditEvent {
         organizationID: UUID? = nil, targetType: String? = nil, targetID: UUID? = nil,
         actorUserID: UUID? = nil, sessionID: UUID? = nil, metadata: [String: String] = [:]
     ) {
-        self.init(
-            action, outcome: outcome, actorUserID: actorUserID ?? request.principal?.userID,
-            sessionID: sessionID ?? request.principal?.sessionID, organizationID: organizationID,
-            targetType: targetType, targetID: targetID, client: AuditEvent.client(of: request),
-            ip: request.remoteAddress?.ipAddress,
-            userAgent: request.headers.first(name: .userAgent).map { String($0.prefix(512)) }, metadata: metadata)
+        // The caller's identity and origin, read from the request in one place (`Caller(anyoneOf:)`).
+        self = Caller(anyoneOf: request).event(
+            action, organizationID: organizationID, targetType: targetType, targetID: targetID, outcome: outcome,
+            metadata: metadata)
+        if let actorUserID { self.actorUserID = actorUserID }
+        if let sessionID { self.sessionID = sessionID }
         self.clock = request.dependencies.clock
     }
 

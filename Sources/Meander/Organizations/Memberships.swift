@@ -95,8 +95,7 @@ extension Memberships {
             try await transition(
                 membership, from: .active, to: .paused, at: now, on: db,
                 set: { update in
-                    update.set("paused_at", to: now).set("paused_until", to: until)
-                        .set("paused_reason_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
+                    update.settingPause(at: now, until: until)
                 })
         }
         membership.status = .paused
@@ -117,8 +116,7 @@ extension Memberships {
             try await transition(
                 membership, from: .paused, to: .active, at: deps.now, on: db,
                 set: { update in
-                    update.set("paused_at", to: Date?.none).set("paused_until", to: Date?.none)
-                        .set("paused_reason_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
+                    update.settingPause(at: nil, until: nil)
                 })
         }
         membership.status = .active
@@ -145,8 +143,7 @@ extension Memberships {
             try await transition(
                 membership, from: previous, to: .ended, at: now, on: db,
                 set: { update in
-                    update.set("ended_at", to: now).set("paused_at", to: Date?.none).set("paused_until", to: Date?.none)
-                        .set("paused_reason_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
+                    update.set("ended_at", to: now).settingPause(at: nil, until: nil)
                 })
             let live = try await UserRole.query(on: db)
                 .filter(\.$user.$id == userID)
@@ -319,5 +316,14 @@ extension Memberships {
         caller.event(
             action, organizationID: membership.$organization.id, targetType: "membership",
             targetID: try membership.requireID(), metadata: metadata)
+    }
+}
+
+extension SQLUpdateBuilder {
+    /// A membership's pause: when it began and until when (both `nil` when it is not paused). The pause's reason is
+    /// never kept in clear, and with every change of the pause its sealed copy goes too.
+    fileprivate func settingPause(at start: Date?, until end: Date?) -> SQLUpdateBuilder {
+        set("paused_at", to: start).set("paused_until", to: end)
+            .set("paused_reason_ciphertext", to: Data?.none).set("key_version", to: Int?.none)
     }
 }
