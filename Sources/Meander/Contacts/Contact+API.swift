@@ -36,19 +36,7 @@ extension Components.Schemas.Contact {
         return Components.Schemas.Consent(givenAt: givenAt, scope: scope, withdrawnAt: contact.consentWithdrawnAt)
     }
 
-    /// Maps a page of contacts (without needs and notes, which only the single-contact responses carry), loading
-    /// their open mentor assignments in one query.
-    static func list(
-        _ contacts: [Contact], reach: TenantReach, on db: any Database
-    ) async throws -> [Components.Schemas.Contact] {
-        let mentors = try await ContactMentors.open(of: contacts.compactMap(\.id), on: db)
-        return try contacts.map { contact in
-            try Components.Schemas.Contact(
-                contact, view: reach.view(of: contact), mentorIDs: mentors[try contact.requireID()] ?? [])
-        }
-    }
-
-    /// The API view of a contact as `ContactRead.open` read it.
+    /// The API view of a contact as the service read it.
     init(_ read: ContactRead) throws {
         try self.init(read.contact, view: read.view, mentorIDs: read.mentorIDs, needs: read.needs, notes: read.notes)
     }
@@ -64,83 +52,48 @@ extension Components.Schemas.ContactStatus {
     }
 }
 
-/// One contact as its reader may see it: its needs and notes opened for the view, and its open assignments.
-struct ContactRead: Sendable {
-    let contact: Contact
-    let view: ContactView
-    let mentorIDs: [UUID]
-    let needs: String?
-    let notes: String?
-
-    /// Reads a contact for `view`. Whenever it opens stored needs or notes, who read them is audited as
-    /// `contact.sensitive_read` (never what was read).
-    static func open(
-        _ contact: Contact, view: ContactView, by caller: Caller, deps: AppDependencies, cipher: FieldCipher,
-        on db: any Database
-    ) async throws -> ContactRead {
-        let id = try contact.requireID()
-        let secrets = ContactSecrets(cipher: cipher)
-        let needs = try await secrets.open(contact.needsCiphertext, .needs, of: contact, on: db)
-        let notes = view == .full ? try await secrets.open(contact.notesCiphertext, .notes, of: contact, on: db) : nil
-        let mentors = try await ContactMentors.open(of: [id], on: db)[id] ?? []
-        let read = [needs.map { _ in "needs" }, notes.map { _ in "notes" }].compactMap { $0 }
-        if !read.isEmpty {
-            try await AuditLog.append(
-                caller.event(
-                    "contact.sensitive_read", organizationID: contact.$organization.id, targetType: "contact",
-                    targetID: id, metadata: ["fields": read.joined(separator: ","), "view": view.rawValue]
-                ).dated(by: deps.clock),
-                on: db)
+extension Contact.Status {
+    init(_ status: Components.Schemas.ContactStatus) {
+        switch status {
+        case .active: self = .active
+        case .inactive: self = .inactive
+        case .archived: self = .archived
         }
-        return ContactRead(contact: contact, view: view, mentorIDs: mentors, needs: needs, notes: notes)
     }
 }
 
-/// The open mentor assignments of contacts.
-enum ContactMentors {
-    /// Mentor ids by contact, for assignments not ended.
-    static func open(of contactIDs: [UUID], on db: any Database) async throws -> [UUID: [UUID]] {
-        guard !contactIDs.isEmpty else { return [:] }
-        let rows = try await ContactMentorAssignment.query(on: db)
-            .filter(\.$contact.$id ~~ contactIDs)
-            .filter(\.$unassignedAt == nil)
-            .all()
-        return Dictionary(grouping: rows, by: { $0.$contact.id }).mapValues { $0.map { $0.$mentor.id } }
+extension NewContact {
+    /// The service's input from the wire. The contract has already checked the ids' format.
+    init(_ body: Components.Schemas.ContactCreate) throws {
+        self.init(
+            organizationID: try APIID.parse(body.organizationId, parameter: "organization_id"),
+            firstName: body.firstName, lastName: body.lastName, birthYear: body.birthYear.map { Int($0) },
+            phone: body.phone, address: body.address, postalCode: body.postalCode, postalPlace: body.postalPlace,
+            municipalityCode: body.municipalityCode, inactive: body.status == .inactive,
+            consent: body.consent.map { NewConsent(scope: $0.scope, givenAt: $0.givenAt) },
+            mentorIDs: try (body.mentorIds ?? []).enumerated().map { index, raw in
+                guard let id = APIID.uuid(raw) else {
+                    throw AppError.validation([
+                        .init(field: "/mentor_ids/\(index)", code: "invalid_value", message: "Not a user id.")
+                    ])
+                }
+                return id
+            },
+            needs: body.needs, notes: body.notes)
     }
 }
 
-/// Seals and opens a contact's special-category fields (`needs_ciphertext`, `notes_ciphertext`).
-struct ContactSecrets: Sendable {
-    enum Column: String {
-        case needs = "needs_ciphertext"
-        case notes = "notes_ciphertext"
-    }
-
-    let cipher: FieldCipher
-
-    init(cipher: FieldCipher) {
-        self.cipher = cipher
-    }
-
-    static func context(_ column: Column, contactID: UUID, organizationID: UUID) -> FieldContext {
-        FieldContext(organizationID: organizationID, table: Contact.schema, column: column.rawValue, rowID: contactID)
-    }
-
-    func open(_ envelope: Data?, _ column: Column, of contact: Contact, on db: any Database) async throws -> String? {
-        try await cipher.open(
-            envelope, Self.context(column, contactID: try contact.requireID(), organizationID: contact.$organization.id),
-            on: db)
-    }
-
-    /// Seals both fields afresh under the organisation's newest data key and sets `key_version` to match, so that a
-    /// row never mixes key versions. The contact must have its id already: it is bound into the ciphertext.
-    func seal(needs: String?, notes: String?, into contact: Contact, on db: any Database) async throws {
-        let id = try contact.requireID()
-        let organizationID = contact.$organization.id
-        contact.needsCiphertext = try await cipher.seal(
-            needs, Self.context(.needs, contactID: id, organizationID: organizationID), on: db)
-        contact.notesCiphertext = try await cipher.seal(
-            notes, Self.context(.notes, contactID: id, organizationID: organizationID), on: db)
-        contact.keyVersion = (contact.needsCiphertext ?? contact.notesCiphertext).flatMap(FieldCipher.keyVersion(of:))
+extension ContactChanges {
+    /// The service's input from the wire; `raw` is the JSON as sent, to tell an explicit `null` from an absent key.
+    init(_ body: Components.Schemas.ContactUpdate, raw: [String: JSONValue]) {
+        func given<T>(_ key: String, _ value: T?) -> T?? { raw.keys.contains(key) ? .some(value) : nil }
+        self.init(
+            firstName: body.firstName, lastName: body.lastName,
+            birthYear: given("birth_year", body.birthYear.map { Int($0) }),
+            phone: given("phone", body.phone), address: given("address", body.address),
+            postalCode: given("postal_code", body.postalCode), postalPlace: given("postal_place", body.postalPlace),
+            municipalityCode: given("municipality_code", body.municipalityCode),
+            inactive: body.status.map { $0 == .inactive }, needs: given("needs", body.needs),
+            notes: given("notes", body.notes))
     }
 }

@@ -1,8 +1,8 @@
 import Fluent
 import Foundation
 
-/// A validated `PATCH` of a contact. For each field `nil` leaves it alone; for the nullable ones `.some(nil)` clears
-/// it (the body said `null`).
+/// A checked edit of a contact: `ContactChanges` after `Contacts.update` validated them. For each field `nil` leaves
+/// it alone; for the nullable ones `.some(nil)` clears it.
 struct ContactPatch: Sendable {
     var firstName: String?
     var lastName: String?
@@ -16,26 +16,24 @@ struct ContactPatch: Sendable {
     var needs: String??
     var notes: String??
 
-    /// Validates the body; `raw` is the JSON as sent, to tell an explicit `null` from an absent key.
-    init(_ body: Components.Schemas.ContactUpdate, raw: [String: JSONValue]) throws {
+    /// Checks the changes as the caller sent them; `now` bounds the birth year.
+    init(_ changes: ContactChanges, now: Date) throws {
         var errors: [AppError.FieldError] = []
-        func given<T>(_ key: String, _ value: T?) -> T?? { raw.keys.contains(key) ? .some(value) : nil }
-
-        firstName = body.firstName.flatMap { ContactRules.name($0, field: "/first_name", errors: &errors) }
-        lastName = body.lastName.flatMap { ContactRules.name($0, field: "/last_name", errors: &errors) }
-        if let year = given("birth_year", body.birthYear) {
-            birthYear = .some(year.flatMap { ContactRules.birthYear(Int($0), errors: &errors) })
+        firstName = changes.firstName.flatMap { ContactRules.name($0, field: "/first_name", errors: &errors) }
+        lastName = changes.lastName.flatMap { ContactRules.name($0, field: "/last_name", errors: &errors) }
+        if let year = changes.birthYear {
+            birthYear = .some(year.flatMap { ContactRules.birthYear($0, now: now, errors: &errors) })
         }
-        phone = given("phone", ContactRules.text(body.phone))
-        address = given("address", ContactRules.text(body.address))
-        postalCode = given("postal_code", body.postalCode)
-        postalPlace = given("postal_place", ContactRules.text(body.postalPlace))
-        if let code = given("municipality_code", body.municipalityCode) {
+        phone = changes.phone.map(ContactRules.text)
+        address = changes.address.map(ContactRules.text)
+        postalCode = changes.postalCode
+        postalPlace = changes.postalPlace.map(ContactRules.text)
+        if let code = changes.municipalityCode {
             municipality = .some(code.flatMap { ContactRules.municipality($0, errors: &errors) })
         }
-        status = body.status.map { $0 == .inactive ? .inactive : .active }
-        needs = given("needs", ContactRules.text(body.needs))
-        notes = given("notes", ContactRules.text(body.notes))
+        status = changes.inactive.map { $0 ? .inactive : .active }
+        needs = changes.needs.map(ContactRules.text)
+        notes = changes.notes.map(ContactRules.text)
         try ContactRules.throwing(errors)
     }
 
