@@ -36,7 +36,7 @@ extension APIHandler {
         let request = try RequestContext.request
         let id = try APIID.parse(input.path.contactId, parameter: "contactId")
         guard case .json(let body) = input.body else { throw AppError(.unsupportedMediaType) }
-        let changes = ContactChanges(body, raw: try RawBody.object(of: request) ?? [:])
+        let changes = ContactChanges(body, raw: RawBody.object(of: request) ?? [:])
         let updated = try await Contacts.update(
             id, changes, access: request.access, deps: request.dependencies,
             cipher: request.application.meander.cipher, on: request.db)

@@ -77,24 +77,12 @@ extension Components.Schemas.User {
 }
 
 extension Components.Schemas.Me {
-    /// Builds `Me` for a user: every membership that is not ended (invited, active, paused), by organisation name,
-    /// each with the live roles held there, and the live platform-wide roles (held in no organisation).
-    static func makeMe(for user: User, on db: any Database) async throws -> Components.Schemas.Me {
-        let userID = try user.requireID()
-        let memberships = try await OrganizationMembership.query(on: db)
-            .filter(\.$user.$id == userID)
-            .filter(\.$status != .ended)
-            .all()
-        let mapped = try await Memberships.records(memberships, on: db).map(Components.Schemas.Membership.init)
+    /// The API view of a user's own account; memberships by organisation name.
+    init(_ account: AccountRecord) throws {
+        let memberships = try account.memberships.map(Components.Schemas.Membership.init)
             .sorted { ($0.organizationName ?? "", $0.id) < ($1.organizationName ?? "", $1.id) }
-        let platformRoles = try await UserRole.query(on: db)
-            .filter(\.$user.$id == userID)
-            .filter(\.$organization.$id == nil)
-            .filter(\.$revokedAt == nil)
-            .all()
-            .map(\.role)
-        return Components.Schemas.Me(
-            user: try Components.Schemas.User(user), memberships: mapped,
-            platformRoles: Components.Schemas.Membership.apiRoles(platformRoles))
+        self.init(
+            user: try Components.Schemas.User(account.user), memberships: memberships,
+            platformRoles: Components.Schemas.Membership.apiRoles(account.platformRoles))
     }
 }
