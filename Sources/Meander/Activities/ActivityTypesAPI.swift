@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import Vapor
 
@@ -11,24 +10,17 @@ extension APIHandler {
         let page = try Keyset.activityTypes(list: "listActivityTypes").page(
             limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
 
-        let builder = ActivityType.query(on: request.db).filter(\.$organization.$id == nil)
-        if let category = query.bufdirCategory {
-            guard let value = ActivityType.BufdirCategory(rawValue: category.rawValue) else {
-                throw AppError.invalidParameter("bufdir_category", "unknown category '\(category.rawValue)'.")
+        var category: ActivityType.BufdirCategory?
+        if let raw = query.bufdirCategory {
+            guard let value = ActivityType.BufdirCategory(rawValue: raw.rawValue) else {
+                throw AppError.invalidParameter("bufdir_category", "unknown category '\(raw.rawValue)'.")
             }
-            builder.filter(\.$bufdirCategory == value)
+            category = value
         }
-        if let reportable = query.reportable {
-            builder.filter(\.$reportable == reportable)
-        }
-        if let requiresEvidence = query.requiresEvidence {
-            builder.filter(\.$requiresEvidence == requiresEvidence)
-        }
-        if query.includeInactive != true {
-            builder.filter(\.$isActive == true)
-        }
-        let rows = try await builder.page(page).all()
-        let (types, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let filter = ActivityTypeFilter(
+            bufdirCategory: category, reportable: query.reportable, requiresEvidence: query.requiresEvidence,
+            includeInactive: query.includeInactive == true)
+        let (types, next) = try await ActivityTypes.listGlobal(filter, page: page, on: request.db)
         return .ok(.init(body: .json(.init(items: try types.map(Components.Schemas.ActivityType.init), nextCursor: next))))
     }
 }

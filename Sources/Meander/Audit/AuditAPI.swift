@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import Vapor
 
@@ -6,59 +5,31 @@ extension APIHandler {
     func listAuditEntries(_ input: Operations.ListAuditEntries.Input) async throws -> Operations.ListAuditEntries.Output {
         let request = try RequestContext.request
         let query = input.query
-        // The organisations whose entries may be listed; nil means every entry, also those without an organisation
-        // (platform-wide events), which only a platform admin reaches.
-        let organizations: Set<UUID>?
+        var filter = AuditFilter(action: query.action, from: query.from, to: query.to)
         if let raw = query.organizationId {
-            // One organisation: 404 outside reach, 403 inside it for a role without audit.read. A granting role on
-            // its lineage reaches its whole subtree.
             guard let organizationID = APIID.uuid(raw) else { throw AppError(.notFound, "No such organisation.") }
-            try await request.access.authorize(in: organizationID)
-            organizations = try await OrganizationTree.subtreeIDs(of: [organizationID], on: request.db)
-        } else {
-            // The caller's whole reach: 403 when no role of theirs grants audit.read anywhere.
-            try request.access.authorizeAnywhere()
-            organizations = try await request.access.reachableOrganizationIDs()
-        }
-        let page = try Keyset.auditEntries.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
-        if let organizations, organizations.isEmpty {
-            return .ok(.init(body: .json(.init(items: [], nextCursor: nil))))
-        }
-
-        let builder = AuditLogEntry.query(on: request.db)
-        if let organizations {
-            builder.filter(\.$organizationID ~~ Array(organizations))
-        }
-        if let action = query.action {
-            builder.filter(\.$action == action)
+            filter.organizationID = organizationID
         }
         if let raw = query.actorUserId {
             guard let actor = APIID.uuid(raw) else {
                 throw AppError.invalidParameter("actor_user_id", "must be a UUID.")
             }
-            builder.filter(\.$actorUserID == actor)
+            filter.actorUserID = actor
         }
         if let outcome = query.outcome {
             guard let value = AuditLogEntry.Outcome(rawValue: outcome.rawValue) else {
                 throw AppError.invalidParameter("outcome", "unknown outcome '\(outcome.rawValue)'.")
             }
-            builder.filter(\.$outcome == value)
+            filter.outcome = value
         }
-        if let from = query.from {
-            builder.filter(\.$createdAt >= from)
-        }
-        if let to = query.to {
-            builder.filter(\.$createdAt < to)
-        }
-        let rows = try await builder.page(page).all()
-        let (entries, next) = try await page.finish(rows, id: { try $0.requireID() }, on: request.db)
+        let page = { try Keyset.auditEntries.page(limit: query.limit.map(Int.init), cursor: query.cursor, request: request) }
+        let (entries, next) = try await AuditLog.list(filter, page: page, access: request.access, on: request.db)
         return .ok(.init(body: .json(.init(items: try entries.map(Components.Schemas.AuditEntry.init), nextCursor: next))))
     }
 
     func verifyAuditLog(_ input: Operations.VerifyAuditLog.Input) async throws -> Operations.VerifyAuditLog.Output {
         let request = try RequestContext.request
-        try request.access.authorizeAnywhere()
-        let result = try await AuditChain.verify(on: request.db)
+        let result = try await AuditLog.verify(access: request.access, on: request.db)
         return .ok(.init(body: .json(.init(result))))
     }
 }

@@ -24,15 +24,10 @@ struct BufdirCommand: OperatorCommandGroup {
 
     /// An organisation by UUID or 9-digit organisation number.
     static func organization(_ raw: String, on db: any Database) async throws -> Organization {
-        if let id = UUID(uuidString: raw), let organization = try await Organization.find(id, on: db) {
-            return organization
+        guard let organization = try await Organizations.find(idOrNumber: raw, on: db) else {
+            throw AppError(.notFound, "No organisation with the id or organisation number '\(raw)'.")
         }
-        if raw.count == 9, raw.allSatisfy(\.isNumber),
-            let organization = try await Organization.query(on: db).filter(\.$orgNumber == raw).first()
-        {
-            return organization
-        }
-        throw AppError(.notFound, "No organisation with the id or organisation number '\(raw)'.")
+        return organization
     }
 
     /// The report of an organisation and period, a new draft when there is none.
@@ -42,10 +37,7 @@ struct BufdirCommand: OperatorCommandGroup {
     ) async throws -> BufdirReport {
         let period = try BufdirReportLifecycle.period(year: year, start: start, end: end)
         let id = try organization.requireID()
-        if let existing = try await BufdirReport.query(on: db)
-            .filter(\.$organization.$id == id).filter(\.$periodStart == period.start).filter(\.$periodEnd == period.end)
-            .first()
-        {
+        if let existing = try await BufdirReports.find(organizationID: id, period: period, on: db) {
             return existing
         }
         return try await BufdirReportLifecycle.create(
@@ -218,7 +210,7 @@ struct BufdirRulesCommand: OperatorCommand {
             context.console.print("replaced the rules of \(year)")
             try await BufdirRejudgeCommand.rejudge(year: year, context: context)
         }
-        let rows = try await BufdirCountingRule.query(on: db).filter(\.$reportingYear == year).sort(\.$ruleKey).all()
+        let rows = try await BufdirRuleChange.ruleSet(year: year, on: db).rules
         guard !rows.isEmpty else { throw AppError(.notFound, "No counting rules are stored for \(year).") }
         for row in rows {
             context.console.print("\(row.ruleKey) \(row.parameters) (valid from \(row.validFrom))")

@@ -9,8 +9,10 @@ extension APIHandler {
             organizationID: try APIID.parse(query.organizationId, parameter: "organization_id"),
             userID: try query.userId.map { try APIID.parse($0, parameter: "user_id") },
             includeRevoked: query.includeRevoked == true)
-        let page = try Keyset.sessions(list: "listSessions").page(
-            limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
+        let page = {
+            try Keyset.sessions(list: "listSessions").page(
+                limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
+        }
         let (sessions, next) = try await Sessions.list(
             filter, page: page, access: request.access, deps: request.dependencies, on: request.db)
         let current = request.principal?.sessionID

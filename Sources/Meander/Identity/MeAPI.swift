@@ -22,8 +22,10 @@ extension APIHandler {
     func listMySessions(_ input: Operations.ListMySessions.Input) async throws -> Operations.ListMySessions.Output {
         let request = try RequestContext.request
         let query = input.query
-        let page = try Keyset.sessions(list: "listMySessions").page(
-            limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
+        let page = {
+            try Keyset.sessions(list: "listMySessions").page(
+                limit: query.limit.map(Int.init), cursor: query.cursor, request: request)
+        }
         let (sessions, next) = try await Sessions.listMine(
             includeRevoked: query.includeRevoked == true, page: page,
             idleTimeout: request.application.meander.config.sessionIdleTimeout, access: request.access,

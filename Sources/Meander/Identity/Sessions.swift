@@ -16,10 +16,11 @@ enum Sessions {
 
     /// The caller's own sessions, newest first; live ones only unless `includeRevoked`.
     static func listMine(
-        includeRevoked: Bool, page: KeysetPage, idleTimeout: TimeInterval, access: Access, deps: AppDependencies,
+        includeRevoked: Bool, page: () throws -> KeysetPage, idleTimeout: TimeInterval, access: Access, deps: AppDependencies,
         on db: any Database
     ) async throws -> (items: [Session], next: String?) {
         let principal = try access.authorizeSelf()
+        let page = try page()
         let now = deps.now
         let builder = Session.query(on: db).filter(\.$user.$id == principal.userID)
         if !includeRevoked {
@@ -54,9 +55,10 @@ enum Sessions {
     /// The sessions of an organisation's members (of its subtree, memberships not ended), newest first; live ones
     /// only unless `includeRevoked`. A user who is no member there is 404.
     static func list(
-        _ filter: Filter, page: KeysetPage, access: Access, deps: AppDependencies, on db: any Database
+        _ filter: Filter, page: () throws -> KeysetPage, access: Access, deps: AppDependencies, on db: any Database
     ) async throws -> (items: [Session], next: String?) {
         try await access.authorize(in: filter.organizationID)
+        let page = try page()
         let subtree = try await OrganizationTree.subtreeIDs(of: [filter.organizationID], on: db)
         let builder = Session.query(on: db)
         if let userID = filter.userID {

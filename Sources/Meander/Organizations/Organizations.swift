@@ -76,6 +76,15 @@ extension Organizations {
         try await access.authorize(in: id)[0]
     }
 
+    /// An organisation by its id or its 9-digit organisation number, for operators at the CLI (no access check).
+    static func find(idOrNumber raw: String, on db: any Database) async throws -> Organization? {
+        if let id = UUID(uuidString: raw), let organization = try await Organization.find(id, on: db) {
+            return organization
+        }
+        guard raw.count == 9, raw.allSatisfy(\.isNumber) else { return nil }
+        return try await Organization.query(on: db).filter(\.$orgNumber == raw).first()
+    }
+
     /// Creates an organisation under a parent the caller reaches, or, for a platform admin, a national one.
     static func create(
         _ new: NewOrganization, access: Access, deps: AppDependencies, on db: any Database

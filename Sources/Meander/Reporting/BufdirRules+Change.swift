@@ -105,6 +105,43 @@ enum BufdirRuleChange {
         }
     }
 
+    /// A year's stored rules, for any signed-in user; 404 when none are stored.
+    static func read(year: Int, access: Access, on db: any Database) async throws -> BufdirRuleSet {
+        _ = try access.authorizeSelf()
+        let set = try await ruleSet(year: year, on: db)
+        guard !set.rules.isEmpty else { throw AppError(.notFound, "No counting rules are stored for \(year).") }
+        return set
+    }
+
+    /// Replaces a year's rules (platform admins) and starts re-judging the year's activities by them as a job.
+    /// Returns the rules as now stored and the job.
+    static func replaceAndRejudge(
+        _ rules: [Rule], year: Int, access: Access, deps: AppDependencies, runner: JobRunner, on db: any Database
+    ) async throws -> (rules: BufdirRuleSet, job: Job) {
+        try access.authorizeAnywhere()
+        let actor = access.caller
+        try await replace(rules, year: year, actor: actor, on: db)
+        let job = Job(
+            id: deps.uuid(), kind: "bufdir_rejudge", payload: JSONText.encode(["year": String(year)]), maxAttempts: 1,
+            requestedByID: actor.userID)
+        job.status = .running
+        job.attempts = 1
+        try await job.create(on: db)
+        try runner.background.start(job, on: runner.db, clock: deps.clock, logger: runner.logger) { progress in
+            let changed = try await rejudge(year: year, deps: deps, on: runner.db) { done, total in
+                await progress.report(done: done, total: total)
+            }
+            return ["changed": String(changed)]
+        }
+        return (try await ruleSet(year: year, on: db), job)
+    }
+
+    /// The rules stored for a year, by key, and whether they are frozen.
+    static func ruleSet(year: Int, on db: any Database) async throws -> BufdirRuleSet {
+        let rows = try await BufdirCountingRule.query(on: db).filter(\.$reportingYear == year).sort(\.$ruleKey).all()
+        return BufdirRuleSet(year: year, rules: rows, frozen: try await isFrozen(year: year, on: db))
+    }
+
     /// A stable id naming a year's rule set in the audit chain.
     static func targetID(_ year: Int) -> UUID {
         UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", year))!
@@ -136,4 +173,11 @@ extension JSONValue {
             "{" + object.keys.sorted().map { JSONText.encode($0) + ":" + (object[$0]?.jsonText ?? "null") }.joined(separator: ",") + "}"
         }
     }
+}
+
+/// A year's counting rules as stored, and whether a final report has frozen them.
+struct BufdirRuleSet: Sendable {
+    let year: Int
+    let rules: [BufdirCountingRule]
+    let frozen: Bool
 }

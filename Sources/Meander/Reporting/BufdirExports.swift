@@ -1,0 +1,169 @@
+import Fluent
+import Foundation
+
+/// The Bufdir exports service: starting an export of a report as a background job, its history, and handing out its
+/// file, for the API, the portal and the CLI. It takes domain values and an `Access`, and never sees a request or a
+/// wire type. It owns `bufdir_export_audits` and the export files in the blob store; the job runs `BufdirExportRun`.
+enum BufdirExports {}
+
+/// An export with the successful one before it, from which its view says what moved.
+struct BufdirExportRecord: Sendable {
+    let audit: BufdirExportAudit
+    let previous: BufdirExportAudit?
+}
+
+/// What an export history is filtered by.
+struct BufdirExportFilter: Sendable {
+    var result: BufdirExportAudit.Outcome?
+    var format: BufdirExportAudit.Format?
+}
+
+/// An export's file, ready to hand out: a link to the store when it makes one, the bytes otherwise.
+struct BufdirExportFile: Sendable {
+    enum Content: Sendable {
+        /// A short-lived link straight to the store (S3).
+        case redirect(URL)
+        case stream(BlobStream)
+    }
+
+    let name: String
+    let format: BufdirExportAudit.Format
+    let contentType: String
+    let sizeBytes: Int?
+    let content: Content
+}
+
+extension BufdirExports {
+    /// Starts an export of a report. A second request for the same export while it is still running (within 15
+    /// minutes) gets that job instead of another one: `started` is false then.
+    static func start(
+        report reportID: UUID?, format: BufdirExportAudit.Format, client requested: BufdirExportAudit.Client?,
+        access: Access, deps: AppDependencies, runner: JobRunner, files: any BlobStore, on db: any Database
+    ) async throws -> (job: Job, started: Bool) {
+        let report = try await BufdirReports.authorized(reportID, access: access, on: db)
+        let actor = access.caller
+        let client = requested ?? BufdirExportAudit.Client(rawValue: actor.client.rawValue) ?? .api
+        let reportID = try report.requireID()
+        let payload = JSONText.encode(
+            ["report_id": reportID.uuidString.lowercased(), "format": format.rawValue, "client": client.rawValue])
+        if let running = try await Job.query(on: db)
+            .filter(\.$kind == "bufdir_export").filter(\.$payload == payload).filter(\.$status == .running)
+            .filter(\.$requestedBy.$id == actor.userID).filter(\.$createdAt > deps.now.addingTimeInterval(-15 * 60))
+            .first()
+        {
+            return (running, false)
+        }
+        let job = Job(
+            id: deps.uuid(), kind: "bufdir_export", payload: payload, maxAttempts: 1,
+            organizationID: report.$organization.id, requestedByID: actor.userID)
+        job.status = .running
+        job.attempts = 1
+        try await job.create(on: db)
+
+        let jobID = try job.requireID()
+        try runner.background.start(job, on: runner.db, clock: deps.clock, logger: runner.logger) { progress in
+            let audit = try await BufdirExportRun.run(
+                .init(reportID: reportID, format: format, client: client, actor: actor, jobID: jobID),
+                deps: deps, db: runner.db, files: files,
+                temporaryDirectory: FileManager.default.temporaryDirectory, logger: runner.logger,
+                progress: { done, total in await progress.report(done: done, total: total) })
+            return ["export_id": try audit.requireID().uuidString.lowercased()]
+        }
+        return (job, true)
+    }
+
+    /// One page of a report's export history, newest first.
+    static func list(
+        of reportID: UUID?, _ filter: BufdirExportFilter, page: () throws -> KeysetPage, access: Access, on db: any Database
+    ) async throws -> (items: [BufdirExportRecord], next: String?) {
+        let report = try await BufdirReports.authorized(reportID, access: access, on: db)
+        let page = try page()
+        let reportID = try report.requireID()
+        let builder = BufdirExportAudit.query(on: db).filter(\.$reportID == reportID)
+        if let result = filter.result { builder.filter(\.$result == result) }
+        if let format = filter.format { builder.filter(\.$format == format) }
+        let rows = try await builder.page(page).all()
+        let (exports, next) = try await page.finish(rows, id: { try $0.requireID() }, on: db)
+        let previous = try await previousExports(of: exports, reportID: reportID, on: db)
+        return (exports.map { BufdirExportRecord(audit: $0, previous: $0.id.flatMap { previous[$0] }) }, next)
+    }
+
+    /// One export as the caller may read it.
+    static func read(_ id: UUID?, access: Access, on db: any Database) async throws -> BufdirExportRecord {
+        let audit = try await authorized(id, access: access, on: db)
+        var previous: BufdirExportAudit?
+        if let reportID = audit.reportID, let id = audit.id {
+            previous = try await previousExports(of: [audit], reportID: reportID, on: db)[id]
+        }
+        return BufdirExportRecord(audit: audit, previous: previous)
+    }
+
+    /// The export's file, its download audited. An export that produced no file is 410.
+    static func download(
+        _ id: UUID?, access: Access, deps: AppDependencies, files: any BlobStore, on db: any Database
+    ) async throws -> BufdirExportFile {
+        let audit = try await authorized(id, access: access, on: db)
+        guard audit.result == .succeeded, let key = audit.storageKey, let format = audit.format,
+            let reportID = audit.reportID, let report = try await BufdirReport.find(reportID, on: db)
+        else { throw AppError.goneFromVisibleRecord("This export produced no file.") }
+        let name = BufdirExporter.fileName(report, format)
+        try await AuditLog.append(
+            access.caller.event(
+                "bufdir_export.downloaded", organizationID: audit.organizationID, targetType: "bufdir_export",
+                targetID: try audit.requireID()
+            ).dated(by: deps.clock),
+            on: db)
+        let contentType = BufdirExporter.contentType(format)
+        if let url = try await files.presignedDownloadURL(key, fileName: name, contentType: contentType) {
+            return BufdirExportFile(
+                name: name, format: format, contentType: contentType, sizeBytes: audit.sizeBytes, content: .redirect(url))
+        }
+        do {
+            let stream = try await files.stream(key)
+            return BufdirExportFile(
+                name: name, format: format, contentType: contentType, sizeBytes: stream.length ?? audit.sizeBytes,
+                content: .stream(stream))
+        } catch let error as BlobStoreError {
+            throw error.appError
+        }
+    }
+
+    /// The export, if `access`'s permission reaches its organisation; 404 otherwise.
+    static func authorized(_ id: UUID?, access: Access, on db: any Database) async throws -> BufdirExportAudit {
+        guard let id, let audit = try await BufdirExportAudit.find(id, on: db), let organizationID = audit.organizationID
+        else {
+            _ = try? await access.reachableOrganizationIDs()
+            throw AppError(.notFound, "No such export.")
+        }
+        do {
+            try await access.authorize(in: organizationID)
+        } catch let error as AppError where error.code == .notFound {
+            throw AppError(.notFound, "No such export.")
+        }
+        return audit
+    }
+
+    /// The successful export before each successful one of `audits` (all of one report), in chain order (timestamps
+    /// can tie or lose precision): two queries for a whole page.
+    static func previousExports(
+        of audits: [BufdirExportAudit], reportID: UUID, on db: any Database
+    ) async throws -> [UUID: BufdirExportAudit] {
+        let sequences = audits.filter { $0.result == .succeeded }.compactMap(\.auditSequence)
+        guard let lowest = sequences.min(), let highest = sequences.max() else { return [:] }
+        func succeeded() -> QueryBuilder<BufdirExportAudit> {
+            BufdirExportAudit.query(on: db).filter(\.$reportID == reportID).filter(\.$result == .succeeded)
+        }
+        let floor =
+            try await succeeded().filter(\.$auditSequence < lowest).sort(\.$auditSequence, .descending).first()?
+            .auditSequence ?? lowest
+        let candidates = try await succeeded()
+            .filter(\.$auditSequence >= floor).filter(\.$auditSequence < highest)
+            .sort(\.$auditSequence, .descending).all()
+        var previous: [UUID: BufdirExportAudit] = [:]
+        for audit in audits where audit.result == .succeeded {
+            guard let id = audit.id, let sequence = audit.auditSequence else { continue }
+            previous[id] = candidates.first { ($0.auditSequence ?? 0) < sequence }
+        }
+        return previous
+    }
+}
