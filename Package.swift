@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "meander", targets: ["MeanderCLI"]),
         .library(name: "Meander", targets: ["Meander"]),
+        .executable(name: "ContractBench", targets: ["ContractBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -60,6 +61,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        // scripts/bench-contract: the contract's start-up parse and request checks against baselines, in release mode.
+        .executableTarget(
+            name: "ContractBench",
+            dependencies: [
+                .target(name: "Meander"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Benchmarks/ContractValidation"
         ),
         .testTarget(
             name: "MeanderTests",
