@@ -100,7 +100,8 @@ enum ContractBench {
             "mentor_id": uuids[202], "contact_id": uuids[203 + index % 50], "occurred_at": yesterday,
             "duration_minutes": 90, "participant_count": 3, "place": "Deichman Grünerløkka", "channel": "in_person",
             "country_code": "NO", "municipality_code": "0301",
-            "summary": "Met at the library.\nTalked about school and the football team.", "status": "registered",
+            // One line: the batch's middleware check holds its free-form items to the single-line text rule.
+            "summary": "Met at the library, talked about school and the football team.", "status": "registered",
         ]
     }
 
