@@ -71,7 +71,7 @@ struct ContractValidationMiddleware: AsyncMiddleware {
         for (name, given) in query.sorted(by: { $0.key < $1.key })
         where !operation.parameters.contains(where: { $0.location == .query && $0.name == name }) {
             for value in [name] + given {
-                if let error = TextRule.violation(in: value, schema: [:], at: name) {
+                if let error = TextRule.violation(in: value, at: name) {
                     errors.append(error)
                     break
                 }
