@@ -84,8 +84,13 @@ struct OpenAPIContract: Sendable {
         }
     }
 
-    /// The contract as bundled with this build.
+    /// The contract as bundled with this build, parsed once per process: OpenAPIKit's parse takes about a third of a
+    /// second in a release build (ADR 0001, "The contract's model"), and the tests configure an application per test.
     static func bundled() throws -> OpenAPIContract {
+        try bundledOnce.get()
+    }
+
+    private static let bundledOnce = Result {
         try OpenAPIContract(yaml: String(decoding: try OpenAPIDocument.bytes(), as: UTF8.self))
     }
 
