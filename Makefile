@@ -16,8 +16,8 @@ SHELL := /usr/bin/env bash
 
 SWIFT ?= swift
 MEANDER_DATA_DIR ?= .meander
-FORMAT_PATHS := Sources Tests Package.swift
-LINT_PATHS := Sources Tests
+FORMAT_PATHS := Sources Tests Benchmarks Package.swift
+LINT_PATHS := Sources Tests Benchmarks
 
 .PHONY: help build test test-sqlite test-postgres smoke fuzz golden run demo format lint bench clean-data
 

@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "meander", targets: ["MeanderCLI"]),
         .library(name: "Meander", targets: ["Meander"]),
+        .executable(name: "ContractBench", targets: ["ContractBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -18,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
+        // The same OpenAPIKit the generator builds from: the contract's typed model at run time (OpenAPIContract).
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
         .package(url: "https://github.com/vapor/swift-openapi-vapor.git", from: "1.2.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -37,6 +40,7 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIVapor", package: "swift-openapi-vapor"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -60,6 +64,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        // scripts/bench-contract: the contract's start-up parse and request checks against baselines, in release mode.
+        .executableTarget(
+            name: "ContractBench",
+            dependencies: [
+                .target(name: "Meander"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Benchmarks/ContractValidation"
         ),
         .testTarget(
             name: "MeanderTests",

@@ -35,7 +35,7 @@ struct IdempotencyMiddleware: AsyncMiddleware {
             operation.parameters.contains(where: { $0.location == .header && $0.name == Self.header }),
             let principal = request.principal
         else { return try await next.respond(to: request) }
-        if let error = TextRule.violation(in: key, schema: [:], at: Self.header) {
+        if let error = TextRule.violation(in: key, at: Self.header) {
             throw AppError(.invalidParameter, "Invalid parameter(s): \(Self.header).", fieldErrors: [error])
         }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {

@@ -25,9 +25,8 @@ struct ValidationContext: Sendable {
 enum TextRule {
     static let code = "invalid_character"
 
-    /// The error for `string` at `pointer`, or nil when it is clean.
-    static func violation(in string: String, schema: OpenAPIContract.Schema, at pointer: String) -> AppError.FieldError? {
-        let multiline = schema["x-multiline"] as? Bool == true
+    /// The error for `string` at `pointer`, or nil when it is clean; `multiline` for a field marked `x-multiline: true`.
+    static func violation(in string: String, multiline: Bool = false, at pointer: String) -> AppError.FieldError? {
         for scalar in string.unicodeScalars where isControl(scalar, multiline: multiline) {
             let hex = String(scalar.value, radix: 16, uppercase: true)
             let name = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
@@ -54,14 +53,14 @@ enum TextRule {
     static func scan(_ value: JSONValue, at pointer: String, errors: inout [AppError.FieldError]) {
         switch value {
         case .string(let string):
-            if let error = violation(in: string, schema: [:], at: pointer) { errors.append(error) }
+            if let error = violation(in: string, at: pointer) { errors.append(error) }
         case .array(let items):
             for (index, item) in items.enumerated() { scan(item, at: "\(pointer)/\(index)", errors: &errors) }
         case .object(let object):
             let base = pointer == "/" ? "" : pointer
             for name in object.keys.sorted() {
                 let field = "\(base)/\(escapedPointerToken(name))"
-                if let error = violation(in: name, schema: [:], at: field) {
+                if let error = violation(in: name, at: field) {
                     errors.append(error)
                 } else {
                     scan(object[name]!, at: field, errors: &errors)

@@ -1,12 +1,14 @@
 import Foundation
+import OpenAPIKit
 import Yams
 
 /// The served OpenAPI document, parsed once at start-up, so that every request can be checked against the
 /// contract (parameters, bodies) and every operation's declared permission can be looked up by route.
+///
+/// OpenAPIKit (the model swift-openapi-generator builds from) decodes the document into typed values and resolves its
+/// `$ref`s; this keeps what a request is checked against: one `Operation` per method and path, its `x-permission`, its
+/// parameters and its request bodies' schemas, each compiled once for `SchemaValidator` (`Schema`).
 struct OpenAPIContract: Sendable {
-    /// A JSON-compatible value as parsed from YAML or JSON.
-    typealias Schema = [String: any Sendable]
-
     /// One parameter of an operation, with its schema resolved.
     struct Parameter: Sendable {
         enum Location: String, Sendable {
@@ -37,43 +39,30 @@ struct OpenAPIContract: Sendable {
     private let literalPaths: [String: [String]]
 
     init(yaml: String) throws {
-        guard let root = try Yams.load(yaml: yaml) as? [String: Any] else {
-            throw AppError(.internalError, "The OpenAPI document is not a mapping.")
+        let document: DereferencedDocument
+        do {
+            document = try YAMLDecoder().decode(OpenAPI.Document.self, from: yaml).locallyDereferenced()
+        } catch {
+            throw AppError(.internalError, "The OpenAPI document does not parse: \(error)")
         }
-        let resolver = ReferenceResolver(root: root)
         var operations: [Operation] = []
-        let paths = root["paths"] as? [String: Any] ?? [:]
-        for (path, rawItem) in paths {
-            guard let item = rawItem as? [String: Any] else { continue }
-            let shared = (item["parameters"] as? [Any]) ?? []
-            for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
-                guard let operation = item[method] as? [String: Any] else { continue }
-                let rawParameters = shared + ((operation["parameters"] as? [Any]) ?? [])
-                let parameters = rawParameters.compactMap { raw -> Parameter? in
-                    guard let parameter = resolver.resolve(raw) as? [String: Any],
-                        let name = parameter["name"] as? String,
-                        let location = (parameter["in"] as? String).flatMap(Parameter.Location.init(rawValue:))
-                    else { return nil }
-                    return Parameter(
-                        name: name, location: location,
-                        required: (parameter["required"] as? Bool) ?? (location == .path),
-                        schema: resolver.deepResolve(parameter["schema"] ?? [:]) as? Schema ?? [:])
-                }
+        for (path, item) in document.paths {
+            let methods: [(String, DereferencedOperation?)] = [
+                ("get", item.get), ("put", item.put), ("post", item.post), ("delete", item.delete),
+                ("patch", item.patch), ("head", item.head), ("options", item.options),
+            ]
+            for case (let method, let operation?) in methods {
                 var bodies: [String: Schema] = [:]
-                var bodyRequired = false
-                if let body = resolver.resolve(operation["requestBody"] ?? [:]) as? [String: Any] {
-                    bodyRequired = body["required"] as? Bool ?? false
-                    for (mediaType, content) in (body["content"] as? [String: Any]) ?? [:] {
-                        let schema = (content as? [String: Any])?["schema"] ?? [:]
-                        bodies[mediaType] = resolver.deepResolve(schema) as? Schema ?? [:]
-                    }
+                for (mediaType, content) in operation.requestBody?.content ?? [:] {
+                    bodies[mediaType.rawValue] = try content.schema.map(Schema.init) ?? .unconstrained
                 }
                 operations.append(
                     Operation(
-                        operationID: operation["operationId"] as? String ?? "\(method) \(path)",
-                        method: method.uppercased(), path: path,
-                        permission: operation["x-permission"] as? String,
-                        parameters: parameters, requestBodies: bodies, requestBodyRequired: bodyRequired))
+                        operationID: operation.underlyingOperation.operationId ?? "\(method) \(path.rawValue)",
+                        method: method.uppercased(), path: path.rawValue,
+                        permission: operation.underlyingOperation.vendorExtensions["x-permission"]?.value as? String,
+                        parameters: try (item.parameters + operation.parameters).compactMap { try Parameter($0) },
+                        requestBodies: bodies, requestBodyRequired: operation.requestBody?.underlyingRequest.required ?? false))
             }
         }
         self.operations = operations
@@ -95,8 +84,13 @@ struct OpenAPIContract: Sendable {
         }
     }
 
-    /// The contract as bundled with this build.
+    /// The contract as bundled with this build, parsed once per process: OpenAPIKit's parse takes about a third of a
+    /// second in a release build (ADR 0001, "The contract's model"), and the tests configure an application per test.
     static func bundled() throws -> OpenAPIContract {
+        try bundledOnce.get()
+    }
+
+    private static let bundledOnce = Result {
         try OpenAPIContract(yaml: String(decoding: try OpenAPIDocument.bytes(), as: UTF8.self))
     }
 
@@ -121,49 +115,21 @@ struct OpenAPIContract: Sendable {
     }
 }
 
-/// Resolves local `$ref`s (`#/components/...`) in the parsed document.
-private struct ReferenceResolver {
-    let root: [String: Any]
-
-    func resolve(_ value: Any) -> Any {
-        var current = value
-        var hops = 0
-        while let object = current as? [String: Any], let reference = object["$ref"] as? String, hops < 32 {
-            current = lookup(reference) ?? [:]
-            hops += 1
+extension OpenAPIContract.Parameter {
+    /// The parameter, or nil for a location the validator does not read (`querystring`).
+    fileprivate init?(_ parameter: DereferencedParameter) throws {
+        let location: Location
+        switch parameter.underlyingParameter.location {
+        case .query: location = .query
+        case .path: location = .path
+        case .header: location = .header
+        case .cookie: location = .cookie
+        case .querystring: return nil
         }
-        return current
-    }
-
-    /// Resolves references everywhere inside a schema, converting to `Sendable` dictionaries and arrays.
-    func deepResolve(_ value: Any, depth: Int = 0) -> any Sendable {
-        let resolved = resolve(value)
-        guard depth < 64 else { return [String: any Sendable]() }
-        switch resolved {
-        case let object as [String: Any]:
-            var result: [String: any Sendable] = [:]
-            for (key, child) in object {
-                result[key] = deepResolve(child, depth: depth + 1)
-            }
-            return result
-        case let array as [Any]:
-            return array.map { deepResolve($0, depth: depth + 1) }
-        case let string as String: return string
-        case let bool as Bool: return bool
-        case let int as Int: return int
-        case let double as Double: return double
-        default: return String(describing: resolved)
-        }
-    }
-
-    private func lookup(_ reference: String) -> Any? {
-        guard reference.hasPrefix("#/") else { return nil }
-        var current: Any = root
-        for component in reference.dropFirst(2).split(separator: "/") {
-            let key = component.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-            guard let object = current as? [String: Any], let next = object[key] else { return nil }
-            current = next
-        }
-        return current
+        // A parameter described by `content` rather than `schema` is not checked.
+        let schema = try parameter.schemaOrContent.a.map { try OpenAPIContract.Schema($0.schema) } ?? .unconstrained
+        self.init(
+            name: parameter.underlyingParameter.name, location: location, required: parameter.underlyingParameter.required,
+            schema: schema)
     }
 }

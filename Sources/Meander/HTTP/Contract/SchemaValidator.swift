@@ -6,7 +6,8 @@ import Foundation
 /// `properties`, `additionalProperties`, sizes) and `allOf`/`anyOf`/`oneOf`.
 ///
 /// The generated server code decodes types but enforces none of these constraints; doing it here, from the same
-/// document, gives every bad field its own error and keeps the contract and the checks in step.
+/// document, gives every bad field its own error and keeps the contract and the checks in step. OpenAPIKit parses the
+/// document but checks no instance against it; the schemas arrive here compiled (`OpenAPIContract.Rules`).
 ///
 /// Two rules hold for every string of every request, whatever its schema says (see `TextRule`): no NUL, and no other
 /// C0 control character unless the field is marked `x-multiline: true` (where tab, line feed and carriage return
@@ -14,22 +15,26 @@ import Foundation
 /// `x-date-range` on `date`/`date-time` strings and `x-year-range` on integer years.
 enum SchemaValidator {
     typealias Schema = OpenAPIContract.Schema
+    typealias Rules = OpenAPIContract.Rules
 
     /// Validates `value` and appends one error per bad field, named by its JSON pointer.
     static func validate(
         _ value: JSONValue, against schema: Schema, at pointer: String, context: ValidationContext = .init(),
         errors: inout [AppError.FieldError]
     ) {
+        validate(value, against: schema.rules, at: pointer, context: context, errors: &errors)
+    }
+
+    private static func validate(
+        _ value: JSONValue, against schema: Rules, at pointer: String, context: ValidationContext,
+        errors: inout [AppError.FieldError]
+    ) {
         let before = errors.count
-        if let allOf = schema["allOf"] as? [any Sendable] {
-            for case let part as Schema in allOf {
-                validate(value, against: part, at: pointer, context: context, errors: &errors)
-            }
+        for part in schema.allOf {
+            validate(value, against: part, at: pointer, context: context, errors: &errors)
         }
-        for key in ["anyOf", "oneOf"] {
-            guard let options = schema[key] as? [any Sendable] else { continue }
+        for options in [schema.anyOf, schema.oneOf] where !options.isEmpty {
             let passes = options.contains { option in
-                guard let option = option as? Schema else { return false }
                 var scratch: [AppError.FieldError] = []
                 validate(value, against: option, at: pointer, context: context, errors: &scratch)
                 return scratch.isEmpty
@@ -39,23 +44,20 @@ enum SchemaValidator {
             }
         }
         guard errors.count == before else { return }
-        if case .string(let string) = value, let error = TextRule.violation(in: string, schema: schema, at: pointer) {
+        if case .string(let string) = value, let error = TextRule.violation(in: string, multiline: schema.multiline, at: pointer) {
             errors.append(error)
             return
         }
 
-        let types = allowedTypes(schema)
-        if let types, !types.contains(value.typeName), !(value.typeName == "integer" && types.contains("number")) {
+        if let types = schema.types, !types.contains(value.typeName), !(value.typeName == "integer" && types.contains("number")) {
             errors.append(
                 .init(
                     field: pointer, code: value == .null ? "required" : "invalid_type",
-                    message: value == .null
-                        ? "This field may not be null." : "Expected \(types.sorted().joined(separator: " or ")), got \(value.typeName)."))
+                    message: value == .null ? "This field may not be null." : "Expected \(schema.expectedTypes), got \(value.typeName)."))
             return
         }
-        if let allowed = schema["enum"] as? [any Sendable], !allowed.contains(where: { value.matches($0) }) {
-            let names = allowed.map { "\($0)" }.joined(separator: ", ")
-            errors.append(.init(field: pointer, code: "invalid_value", message: "Must be one of: \(names)."))
+        if let allowed = schema.allowed, !allowed.contains(where: { value.matches($0) }) {
+            errors.append(.init(field: pointer, code: "invalid_value", message: "Must be one of: \(schema.allowedText)."))
             return
         }
         switch value {
@@ -79,23 +81,24 @@ enum SchemaValidator {
     ) {
         // A parameter is one line whatever its type: a control character fails before any conversion.
         for value in raw {
-            if let error = TextRule.violation(in: value, schema: [:], at: name) {
+            if let error = TextRule.violation(in: value, at: name) {
                 errors.append(error)
                 return
             }
         }
-        let types = allowedTypes(schema) ?? ["string"]
+        let rules = schema.rules
+        let types = rules.types ?? ["string"]
         if types.contains("array") {
-            let itemSchema = schema["items"] as? Schema ?? [:]
-            let values = raw.map { convert($0, to: allowedTypes(itemSchema) ?? ["string"]) }
-            validate(.array(values), against: schema, at: name, context: context, errors: &errors)
+            let itemTypes = rules.items?.types ?? ["string"]
+            let values = raw.map { convert($0, to: itemTypes) }
+            validate(.array(values), against: rules, at: name, context: context, errors: &errors)
             return
         }
         guard raw.count <= 1 else {
             errors.append(.init(field: name, code: "invalid_value", message: "Give this parameter once."))
             return
         }
-        validate(convert(raw.first ?? "", to: types), against: schema, at: name, context: context, errors: &errors)
+        validate(convert(raw.first ?? "", to: types), against: rules, at: name, context: context, errors: &errors)
     }
 
     private static func convert(_ raw: String, to types: Set<String>) -> JSONValue {
@@ -105,40 +108,33 @@ enum SchemaValidator {
         return .string(raw)
     }
 
-    private static func allowedTypes(_ schema: Schema) -> Set<String>? {
-        if let single = schema["type"] as? String { return [single] }
-        if let many = schema["type"] as? [any Sendable] { return Set(many.compactMap { $0 as? String }) }
-        return nil
-    }
-
     private static func validateString(
-        _ string: String, schema: Schema, pointer: String, context: ValidationContext,
+        _ string: String, schema: Rules, pointer: String, context: ValidationContext,
         errors: inout [AppError.FieldError]
     ) {
         let length = string.count
-        if let minimum = schema["minLength"] as? Int, length < minimum {
+        if let minimum = schema.minLength, length < minimum {
             errors.append(
                 .init(
                     field: pointer, code: minimum == 1 ? "required" : "too_short",
                     message: minimum == 1 ? "Must not be empty." : "Must be at least \(minimum) characters."))
             return
         }
-        if let maximum = schema["maxLength"] as? Int, length > maximum {
+        if let maximum = schema.maxLength, length > maximum {
             errors.append(.init(field: pointer, code: "too_long", message: "Must be at most \(maximum) characters."))
             return
         }
-        if let pattern = schema["pattern"] as? String,
-            let regex = try? NSRegularExpression(pattern: pattern),
+        if let pattern = schema.pattern, let regex = schema.regex,
             regex.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) == nil
         {
             errors.append(.init(field: pointer, code: "invalid_format", message: "Must match the pattern \(pattern)."))
             return
         }
-        if let format = schema["format"] as? String, !matchesFormat(string, format) {
+        if let format = schema.format, !matchesFormat(string, format) {
             errors.append(.init(field: pointer, code: "invalid_format", message: "Must be a valid \(format)."))
             return
         }
-        if let name = schema["x-date-range"] as? String {
+        if let name = schema.dateRangeName {
             guard let range = DateRange(rawValue: name) else {
                 errors.append(.init(field: pointer, code: "invalid_value", message: "Unknown x-date-range '\(name)'."))
                 return
@@ -166,11 +162,11 @@ enum SchemaValidator {
     }
 
     private static func validateNumber(
-        _ value: JSONValue, schema: Schema, pointer: String, context: ValidationContext,
+        _ value: JSONValue, schema: Rules, pointer: String, context: ValidationContext,
         errors: inout [AppError.FieldError]
     ) {
         guard let number = value.numericValue else { return }
-        if let name = schema["x-year-range"] as? String {
+        if let name = schema.yearRangeName {
             guard let range = YearRange(rawValue: name) else {
                 errors.append(.init(field: pointer, code: "invalid_value", message: "Unknown x-year-range '\(name)'."))
                 return
@@ -184,9 +180,9 @@ enum SchemaValidator {
                 return
             }
         }
-        var lower = (schema["minimum"] as? Int).map(Double.init) ?? schema["minimum"] as? Double
-        var upper = (schema["maximum"] as? Int).map(Double.init) ?? schema["maximum"] as? Double
-        switch schema["format"] as? String {
+        var lower = schema.minimum
+        var upper = schema.maximum
+        switch schema.format {
         case "int32":
             lower = max(lower ?? -Double.infinity, Double(Int32.min))
             upper = min(upper ?? Double.infinity, Double(Int32.max))
@@ -208,24 +204,23 @@ enum SchemaValidator {
     }
 
     private static func validateArray(
-        _ items: [JSONValue], schema: Schema, pointer: String, context: ValidationContext,
+        _ items: [JSONValue], schema: Rules, pointer: String, context: ValidationContext,
         errors: inout [AppError.FieldError]
     ) {
-        if let minimum = schema["minItems"] as? Int, items.count < minimum {
+        if let minimum = schema.minItems, items.count < minimum {
             errors.append(.init(field: pointer, code: "too_short", message: "Must have at least \(minimum) item(s)."))
         }
-        if let maximum = schema["maxItems"] as? Int, items.count > maximum {
+        if let maximum = schema.maxItems, items.count > maximum {
             errors.append(.init(field: pointer, code: "too_long", message: "Must have at most \(maximum) item(s)."))
         }
-        if schema["uniqueItems"] as? Bool == true {
+        if schema.uniqueItems {
             for (index, item) in items.enumerated() where items[..<index].contains(item) {
                 errors.append(.init(field: "\(pointer)/\(index)", code: "duplicate", message: "Items must be unique."))
                 break
             }
         }
-        let itemSchema = schema["items"] as? Schema
         for (index, item) in items.enumerated() {
-            if let itemSchema {
+            if let itemSchema = schema.items {
                 validate(item, against: itemSchema, at: "\(pointer)/\(index)", context: context, errors: &errors)
             } else {
                 TextRule.scan(item, at: "\(pointer)/\(index)", errors: &errors)
@@ -234,34 +229,36 @@ enum SchemaValidator {
     }
 
     private static func validateObject(
-        _ object: [String: JSONValue], schema: Schema, pointer: String, context: ValidationContext,
+        _ object: [String: JSONValue], schema: Rules, pointer: String, context: ValidationContext,
         errors: inout [AppError.FieldError]
     ) {
         let base = pointer == "/" ? "" : pointer
-        let properties = schema["properties"] as? Schema ?? [:]
-        for case let name as String in (schema["required"] as? [any Sendable]) ?? [] where object[name] == nil {
+        for name in schema.required where object[name] == nil {
             errors.append(.init(field: "\(base)/\(name)", code: "required", message: "This field is required."))
         }
-        if let minimum = schema["minProperties"] as? Int, object.count < minimum {
+        if let minimum = schema.minProperties, object.count < minimum {
             errors.append(.init(field: pointer, code: "too_short", message: "Must have at least \(minimum) field(s)."))
         }
-        if let maximum = schema["maxProperties"] as? Int, object.count > maximum {
+        if let maximum = schema.maxProperties, object.count > maximum {
             errors.append(.init(field: pointer, code: "too_long", message: "Must have at most \(maximum) field(s)."))
         }
         for name in object.keys.sorted() {
             let value = object[name]!
             let field = "\(base)/\(TextRule.escapedPointerToken(name))"
-            if let error = TextRule.violation(in: name, schema: [:], at: field) {
+            if let error = TextRule.violation(in: name, at: field) {
                 errors.append(error)
-            } else if let propertySchema = properties[name] as? Schema {
+            } else if let propertySchema = schema.properties[name] {
                 validate(value, against: propertySchema, at: field, context: context, errors: &errors)
-            } else if schema["additionalProperties"] as? Bool == false {
-                errors.append(.init(field: field, code: "unknown_field", message: "This field is not allowed."))
-            } else if let additional = schema["additionalProperties"] as? Schema {
-                validate(value, against: additional, at: field, context: context, errors: &errors)
             } else {
-                // A free-form value: no schema to check, but its text still reaches the database.
-                TextRule.scan(value, at: field, errors: &errors)
+                switch schema.additionalProperties {
+                case .forbidden:
+                    errors.append(.init(field: field, code: "unknown_field", message: "This field is not allowed."))
+                case .checked(let additional):
+                    validate(value, against: additional, at: field, context: context, errors: &errors)
+                case .unchecked:
+                    // A free-form value: no schema to check, but its text still reaches the database.
+                    TextRule.scan(value, at: field, errors: &errors)
+                }
             }
         }
     }
