@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -40,7 +41,7 @@ struct SMTPClient: Sendable {
     /// same `Message-ID`.
     func send(_ message: MailMessage) async throws(SMTPError) {
         guard !message.messageID.contains(where: { $0.isNewline }) else { throw .invalidMessage("the Message-ID has a line break") }
-        let rendered = message.rendered(boundary: "=_meander_\(UUID().uuidString)")
+        let rendered = message.rendered(boundary: Self.boundary(messageID: message.messageID))
         try await send(rendered: rendered, from: message.from.email, to: message.to.email, messageID: message.messageID)
     }
 
@@ -126,6 +127,12 @@ struct SMTPClient: Sendable {
         _ = try await session.command("DATA", step: "DATA", expect: [354])
         session.write(data)
         _ = try await session.reply(step: "message", expect: [250])
+    }
+
+    /// The MIME boundary: `=_` never occurs in base64 or in the parts' headers, so it needs no randomness. Taken from
+    /// the `Message-ID`, a retry sends the same bytes.
+    static func boundary(messageID: String) -> String {
+        "=_meander_" + SHA256.hash(data: Data(messageID.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The name sent for SNI and checked against the certificate; nil for an IP address, which the certificate is
