@@ -69,6 +69,8 @@ public struct AppConfig: Sendable, Equatable {
     /// `MEANDER_ACTIVITY_FUTURE_MARGIN_HOURS`: how far past now an activity may be dated, for device clocks that run
     /// ahead (default 24 hours).
     public var activityFutureMargin: TimeInterval = 24 * 3_600
+    /// `SMTP_URL`, `MAIL_FROM` and `SMTP_CA_FILE`: the e-mail channel's server and sender (default: none, no e-mail).
+    var mail: SMTPConfiguration?
 
     /// Where evidence files are kept.
     public enum Storage: Sendable, Equatable {
@@ -287,6 +289,28 @@ extension AppConfig {
         case let other:
             problems.append("MEANDER_STORAGE: '\(other)' is not one of local, s3")
         }
+        var mail: SMTPConfiguration?
+        switch (value("SMTP_URL"), value("MAIL_FROM")) {
+        case (let url?, let from?):
+            do {
+                mail = try SMTPConfiguration.parseURL(url)
+            } catch {
+                problems.append("SMTP_URL: \(error.message)")
+            }
+            do {
+                let sender = try SMTPConfiguration.parseAddress(from)
+                mail?.from = sender
+            } catch {
+                problems.append("MAIL_FROM: \(error.message)")
+            }
+            if mail?.trustRootsFile == nil { mail?.trustRootsFile = value("SMTP_CA_FILE") }
+            if let file = mail?.trustRootsFile, !FileManager.default.isReadableFile(atPath: file) {
+                problems.append("SMTP_CA_FILE: cannot read '\(file)'")
+            }
+        case (_?, nil): problems.append("MAIL_FROM: required when SMTP_URL is set")
+        case (nil, _?): problems.append("SMTP_URL: required when MAIL_FROM is set")
+        case (nil, nil): break
+        }
         let previousMasterKeys = readSecretList(
             "MEANDER_MASTER_KEY_PREVIOUS", environment: environment, problems: &problems)
 
@@ -339,6 +363,7 @@ extension AppConfig {
         config.activityEarliestDate = activityEarliestDate
         config.storage = storage
         config.previousMasterKeys = previousMasterKeys
+        config.mail = mail
         return config
     }
 
