@@ -293,17 +293,10 @@ extension AppConfig {
         switch (value("SMTP_URL"), value("MAIL_FROM")) {
         case (let url?, let from?):
             do {
-                mail = try SMTPConfiguration.parseURL(url)
+                mail = try SMTPConfiguration.parse(url: url, from: from, caFile: value("SMTP_CA_FILE"))
             } catch {
-                problems.append("SMTP_URL: \(error.message)")
+                problems += error.messages
             }
-            do {
-                let sender = try SMTPConfiguration.parseAddress(from)
-                mail?.from = sender
-            } catch {
-                problems.append("MAIL_FROM: \(error.message)")
-            }
-            if mail?.trustRootsFile == nil { mail?.trustRootsFile = value("SMTP_CA_FILE") }
             if let file = mail?.trustRootsFile, !FileManager.default.isReadableFile(atPath: file) {
                 problems.append("SMTP_CA_FILE: cannot read '\(file)'")
             }

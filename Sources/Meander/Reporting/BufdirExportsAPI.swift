@@ -59,23 +59,6 @@ extension APIHandler {
         case .zip: return .ok(.init(headers: headers, body: .applicationZip(body)))
         }
     }
-
-    func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
-        let request = try RequestContext.request
-        let job = try await Jobs.mine(APIID.uuid(input.path.jobId), access: request.access, on: request.db)
-        return .ok(.init(body: .json(try JobView.make(job))))
-    }
-}
-
-enum JobView {
-    static func make(_ job: Job) throws -> Components.Schemas.Job {
-        let result = job.result.flatMap { JSONText.decode([String: String].self, from: $0) } ?? [:]
-        return Components.Schemas.Job(
-            id: try job.requireID().uuidString.lowercased(), kind: job.kind,
-            status: .init(rawValue: job.status.rawValue) ?? .queued, progressDone: Int64(job.progressDone),
-            progressTotal: job.progressTotal.map(Int64.init), error: job.lastError, exportId: result["export_id"],
-            createdAt: job.createdAt ?? .distantPast, finishedAt: job.finishedAt)
-    }
 }
 
 /// Export audit records as the API shows them: pure functions of what `BufdirExports` returned.

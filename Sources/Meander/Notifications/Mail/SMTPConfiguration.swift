@@ -42,11 +42,30 @@ struct SMTPConfiguration: Sendable, Equatable, CustomStringConvertible {
         var description: String { message }
     }
 
-    /// Parses `SMTP_URL` and `MAIL_FROM`; `caFile` is `SMTP_CA_FILE`, used when the URL has no `ca`.
-    static func parse(url raw: String, from: String, caFile: String? = nil) throws(Problem) -> SMTPConfiguration {
-        var configuration = try parseURL(raw)
-        configuration.from = try parseAddress(from)
-        if configuration.trustRootsFile == nil { configuration.trustRootsFile = caFile }
+    /// Every problem of the variables, each message starting with the variable's name.
+    struct Problems: Error, Equatable {
+        var messages: [String]
+    }
+
+    /// Parses `SMTP_URL` and `MAIL_FROM`; `caFile` is `SMTP_CA_FILE`, used when the URL has no `ca`. Reports the
+    /// problems of both at once.
+    static func parse(url raw: String, from: String, caFile: String? = nil) throws(Problems) -> SMTPConfiguration {
+        var messages: [String] = []
+        var configuration: SMTPConfiguration?
+        do {
+            configuration = try parseURL(raw)
+        } catch {
+            messages.append("SMTP_URL: \(error.message)")
+        }
+        do {
+            // Parsed whether or not the URL was: a bad sender is reported beside a bad URL.
+            let sender = try parseAddress(from)
+            configuration?.from = sender
+        } catch {
+            messages.append("MAIL_FROM: \(error.message)")
+        }
+        if configuration?.trustRootsFile == nil { configuration?.trustRootsFile = caFile }
+        guard messages.isEmpty, let configuration else { throw Problems(messages: messages) }
         return configuration
     }
 
