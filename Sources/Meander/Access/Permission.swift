@@ -31,6 +31,7 @@ enum Permission: String, CaseIterable, Sendable {
     case bufdirManage = "bufdir.manage"
     case bufdirExport = "bufdir.export"
     case bufdirRulesManage = "bufdir_rules.manage"
+    case jobsManage = "jobs.manage"
 
     typealias Role = UserRole.Role
 
@@ -76,6 +77,9 @@ enum Permission: String, CaseIterable, Sendable {
             [.orgAdmin: .subtree, .nationalAdmin: .subtree]
         // Bufdir's counting rules are national reference data, not tenant data.
         case .activityTypesGlobal, .bufdirRulesManage:
+            [.platformAdmin: .anywhere]
+        // The job queue is the platform's machinery: its operators see every tenant's jobs (payloads carry ids only).
+        case .jobsManage:
             [.platformAdmin: .anywhere]
         }
     }

@@ -71,6 +71,8 @@ public struct AppConfig: Sendable, Equatable {
     public var activityFutureMargin: TimeInterval = 24 * 3_600
     /// `SMTP_URL`, `MAIL_FROM` and `SMTP_CA_FILE`: the e-mail channel's server and sender (default: none, no e-mail).
     var mail: SMTPConfiguration?
+    /// `MEANDER_WORKERS`, `MEANDER_QUEUES` and the job timings: this node's job workers (see `JobWorkerConfiguration`).
+    public var workers: JobWorkerConfiguration = .standard
 
     /// Where evidence files are kept.
     public enum Storage: Sendable, Equatable {
@@ -304,6 +306,12 @@ extension AppConfig {
         case (nil, _?): problems.append("SMTP_URL: required when MAIL_FROM is set")
         case (nil, nil): break
         }
+        var workers = JobWorkerConfiguration.standard
+        do {
+            workers = try JobWorkerConfiguration.parse(environment: environment)
+        } catch {
+            problems += error.messages
+        }
         let previousMasterKeys = readSecretList(
             "MEANDER_MASTER_KEY_PREVIOUS", environment: environment, problems: &problems)
 
@@ -357,6 +365,7 @@ extension AppConfig {
         config.storage = storage
         config.previousMasterKeys = previousMasterKeys
         config.mail = mail
+        config.workers = workers
         return config
     }
 

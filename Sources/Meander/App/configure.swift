@@ -14,17 +14,24 @@ public func configure(
 ) async throws {
     let contract = try OpenAPIContract.bundled()
     try contract.checkPermissionsDeclared()
+    let metrics = HTTPMetrics()
     let tokens = await TokenService(
         signingKey: config.tokenSigningKey, accessTokenLifetime: config.accessTokenLifetime)
     app.meander = Meander(
-        config: config, dependencies: dependencies, metrics: HTTPMetrics(), contract: contract, tokens: tokens,
+        config: config, dependencies: dependencies, metrics: metrics, contract: contract, tokens: tokens,
         cipher: FieldCipher(masterKey: config.masterKey, previousMasterKeys: config.previousMasterKeys),
         files: config.storage.makeBlobStore(httpClient: app.http.client.shared),
-        pageCursorKey: PageCursor.key(signingKey: config.tokenSigningKey))
+        pageCursorKey: PageCursor.key(signingKey: config.tokenSigningKey),
+        jobs: JobSystem(metrics: JobMetrics(registry: metrics.registry), configuration: config.workers))
     app.logger.logLevel = config.logLevel
-    app.lifecycle.use(BackgroundWorkShutdown())
+    app.lifecycle.use(JobWorkersShutdown())
 
     try configureDatabase(app, config: config)
+    app.meander.jobs.registerMeanderKinds(files: app.meander.files)
+    app.meander.jobs.attach(
+        JobWorkers(
+            registry: app.meander.jobs.registry, db: app.db, deps: dependencies, logger: app.logger,
+            configuration: config.workers, metrics: app.meander.jobs.metrics))
     try await prepareSQLiteConnections(app, config: config)
     app.migrations.add(MigrationList.all)
 
@@ -97,10 +104,10 @@ public struct Meander: Sendable {
     let files: any BlobStore
     /// Refreshes of one token in this app instance take turns (see `RefreshRotation.rotate`).
     let refreshesInFlight = KeyedAsyncLock<String>()
-    /// Exports and other jobs running on this node.
-    let background = BackgroundWork()
     /// Signs list cursors (see `PageCursor`), derived once from the token signing key.
     let pageCursorKey: SymmetricKey
+    /// The job queue's kinds, metrics and this node's workers.
+    let jobs: JobSystem
 }
 
 extension Application {

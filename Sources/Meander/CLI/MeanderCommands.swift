@@ -10,11 +10,13 @@ enum MeanderCommands {
     static var all: [(name: String, command: any ListedCommand)] {
         [
             ("serve", ServeHTTPCommand()),
+            ("worker", WorkerCommand()),
             ("demo", DemoCommand()),
             ("migrate", MigrateCommand()),
             ("seed", SeedCommand()),
             ("audit", AuditCommand()),
             ("bufdir", BufdirCommand()),
+            ("jobs", JobsCommand()),
             ("keys", KeysCommand()),
             ("routes", RoutesListCommand()),
         ]

@@ -14,8 +14,9 @@ struct ServeHTTPCommand: OperatorCommand {
 
     var help: String {
         """
-        Serve the HTTP API and the OpenAPI document. Stops gracefully on SIGINT or SIGTERM: running requests and \
-        background jobs finish first. Run 'meander migrate' before the first start.
+        Serve the HTTP API and the OpenAPI document, and run job workers in the same process (MEANDER_WORKERS=0 \
+        turns them off; 'meander worker' runs them alone). Stops gracefully on SIGINT or SIGTERM: running requests \
+        and jobs finish first, or jobs are given back to the queue. Run 'meander migrate' before the first start.
         """
     }
 
@@ -48,9 +49,9 @@ struct ServeHTTPCommand: OperatorCommand {
             app.logger.warning("The database holds no Meander tables: run 'meander migrate' with the same settings.")
         case let pending? where !pending.isEmpty:
             app.logger.warning(
-                "The database is not up to date (\(pending.count) migrations pending): run 'meander migrate'.")
+                "The database is not up to date (\(pending.count) migrations pending): run 'meander migrate'; job workers stay off until then.")
         default:
-            break
+            app.meander.jobs.startWorkers()
         }
     }
 }

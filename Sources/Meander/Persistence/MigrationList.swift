@@ -66,6 +66,8 @@ enum MigrationList {
             UpdateAuditChainHeadPreviousHash(),
             // the activity list's order as an index, and what the planner must know about mentors' organisations
             UpdateActivityListIndexes(),
+            // the durable job queue: queues, unique keys, leases and the discarded status
+            UpdateJobsForDurableQueue(),
         ]
     }
 }

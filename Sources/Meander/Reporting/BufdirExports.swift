@@ -34,42 +34,63 @@ struct BufdirExportFile: Sendable {
 }
 
 extension BufdirExports {
-    /// Starts an export of a report. A second request for the same export while it is still running (within 15
-    /// minutes) gets that job instead of another one: `started` is false then.
+    /// Starts an export of a report: a job on the `exports` queue, which any node's workers run. A second request for
+    /// the same export while it is still waiting or running (within 15 minutes) gets that job instead of another one:
+    /// `started` is false then.
     static func start(
         report reportID: UUID?, format: BufdirExportAudit.Format, client requested: BufdirExportAudit.Client?,
-        access: Access, deps: AppDependencies, runner: JobRunner, files: any BlobStore, on db: any Database
+        access: Access, deps: AppDependencies, on db: any Database
     ) async throws -> (job: Job, started: Bool) {
         let report = try await BufdirReports.authorized(reportID, access: access, on: db)
         let actor = access.caller
         let client = requested ?? BufdirExportAudit.Client(rawValue: actor.client.rawValue) ?? .api
         let reportID = try report.requireID()
-        let payload = JSONText.encode(
-            ["report_id": reportID.uuidString.lowercased(), "format": format.rawValue, "client": client.rawValue])
+        let key = ExportJob(reportID: reportID, format: format, client: client, actor: JobCaller(actor))
         if let running = try await Job.query(on: db)
-            .filter(\.$kind == "bufdir_export").filter(\.$payload == payload).filter(\.$status == .running)
+            .filter(\.$kind == Self.jobKind).filter(\.$status ~~ [.queued, .running])
             .filter(\.$requestedBy.$id == actor.userID).filter(\.$createdAt > deps.now.addingTimeInterval(-15 * 60))
-            .first()
+            .all().first(where: { JSONText.decode(ExportJob.self, from: $0.payload)?.sameExport(as: key) == true })
         {
             return (running, false)
         }
-        let job = Job(
-            id: deps.uuid(), kind: "bufdir_export", payload: payload, maxAttempts: 1,
-            organizationID: report.$organization.id, requestedByID: actor.userID)
-        job.status = .running
-        job.attempts = 1
-        try await job.create(on: db)
+        var request = JobRequest(
+            kind: Self.jobKind, queue: JobQueues.exports, payload: JSONText.encode(key), maxAttempts: 3)
+        request.organizationID = report.$organization.id
+        request.requestedByID = actor.userID
+        let (job, _) = try await JobQueue.enqueue(request, deps: deps, on: db)
+        return (job, true)
+    }
 
-        let jobID = try job.requireID()
-        try runner.background.start(job, on: runner.db, clock: deps.clock, logger: runner.logger) { progress in
+    /// The job kind that runs exports.
+    static let jobKind = "bufdir_export"
+
+    /// An export job's payload.
+    struct ExportJob: Codable, Sendable {
+        var reportID: UUID
+        var format: BufdirExportAudit.Format
+        var client: BufdirExportAudit.Client
+        var actor: JobCaller
+
+        func sameExport(as other: ExportJob) -> Bool {
+            reportID == other.reportID && format == other.format && client == other.client
+        }
+    }
+
+    /// Runs export jobs: writes the file and its audit record, reporting progress. A run that a dead node left is
+    /// taken again after its lease and starts over; a failed export is recorded and ends the job as `failed`.
+    static func kind(files: any BlobStore) -> JobKind {
+        JobKind(Self.jobKind, queue: JobQueues.exports, retry: RetryPolicy(maxAttempts: 3, base: 30, cap: 600)) {
+            context in
+            let input = try context.payload(ExportJob.self)
             let audit = try await BufdirExportRun.run(
-                .init(reportID: reportID, format: format, client: client, actor: actor, jobID: jobID),
-                deps: deps, db: runner.db, files: files,
-                temporaryDirectory: FileManager.default.temporaryDirectory, logger: runner.logger,
-                progress: { done, total in await progress.report(done: done, total: total) })
+                .init(
+                    reportID: input.reportID, format: input.format, client: input.client, actor: input.actor.caller,
+                    jobID: context.job.id),
+                deps: context.deps, db: context.db, files: files,
+                temporaryDirectory: FileManager.default.temporaryDirectory, logger: context.logger,
+                progress: { done, total in await context.progress.report(done: done, total: total) })
             return ["export_id": try audit.requireID().uuidString.lowercased()]
         }
-        return (job, true)
     }
 
     /// One page of a report's export history, newest first.

@@ -12,8 +12,7 @@ extension APIHandler {
         }
         let (job, _) = try await BufdirExports.start(
             report: reportID, format: format, client: body.client.flatMap { BufdirExportAudit.Client(rawValue: $0.rawValue) },
-            access: request.access, deps: request.dependencies,
-            runner: request.jobRunner, files: request.application.meander.files, on: request.db)
+            access: request.access, deps: request.dependencies, on: request.db)
         let location = "/api/v1/jobs/\(try job.requireID().uuidString.lowercased())"
         return .accepted(.init(headers: .init(location: location), body: .json(try JobView.make(job))))
     }

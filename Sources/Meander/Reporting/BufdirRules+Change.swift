@@ -82,11 +82,15 @@ enum BufdirRuleChange {
             .filter(\.$reportingYear == year).filter(\.$status ~~ [.finalized, .submitted]).count() > 0
     }
 
-    /// Replaces the year's rules in one transaction, audited.
-    static func replace(_ rules: [Rule], year: Int, actor: Caller, on db: any Database) async throws {
+    /// Replaces the year's rules in one transaction, audited; `then` runs last in the same transaction.
+    @discardableResult
+    static func replace<Result: Sendable>(
+        _ rules: [Rule], year: Int, actor: Caller, on db: any Database,
+        then: @escaping @Sendable (any Database) async throws -> Result = { _ in () }
+    ) async throws -> Result {
         let problems = problems(rules, year: year)
         guard problems.isEmpty else { throw AppError.validation(problems) }
-        try await db.writeTransaction { transaction in
+        return try await db.writeTransaction { transaction in
             guard try await !isFrozen(year: year, on: transaction) else {
                 throw AppError(.conflict, "A report of \(year) is finalised, so that year's rules are frozen.")
             }
@@ -102,6 +106,7 @@ enum BufdirRuleChange {
                     "bufdir_rules.replaced", organizationID: nil, targetType: "bufdir_rules", targetID: Self.targetID(year),
                     metadata: ["year": String(year), "keys": rules.map(\.key).sorted().joined(separator: ",")]),
                 on: transaction)
+            return try await then(transaction)
         }
     }
 
@@ -113,27 +118,38 @@ enum BufdirRuleChange {
         return set
     }
 
-    /// Replaces a year's rules (platform admins) and starts re-judging the year's activities by them as a job.
-    /// Returns the rules as now stored and the job.
+    /// Replaces a year's rules (platform admins) and enqueues re-judging the year's activities by them, in the same
+    /// transaction. Returns the rules as now stored and the job.
     static func replaceAndRejudge(
-        _ rules: [Rule], year: Int, access: Access, deps: AppDependencies, runner: JobRunner, on db: any Database
+        _ rules: [Rule], year: Int, access: Access, deps: AppDependencies, on db: any Database
     ) async throws -> (rules: BufdirRuleSet, job: Job) {
         try access.authorizeAnywhere()
         let actor = access.caller
-        try await replace(rules, year: year, actor: actor, on: db)
-        let job = Job(
-            id: deps.uuid(), kind: "bufdir_rejudge", payload: JSONText.encode(["year": String(year)]), maxAttempts: 1,
-            requestedByID: actor.userID)
-        job.status = .running
-        job.attempts = 1
-        try await job.create(on: db)
-        try runner.background.start(job, on: runner.db, clock: deps.clock, logger: runner.logger) { progress in
-            let changed = try await rejudge(year: year, deps: deps, on: runner.db) { done, total in
-                await progress.report(done: done, total: total)
-            }
-            return ["changed": String(changed)]
+        var request = JobRequest(
+            kind: Self.rejudgeJobKind, queue: JobQueues.exports, payload: JSONText.encode(["year": String(year)]),
+            maxAttempts: 3)
+        request.requestedByID = actor.userID
+        let enqueue = request
+        let job = try await replace(rules, year: year, actor: actor, on: db) { transaction in
+            try await JobQueue.enqueue(enqueue, deps: deps, on: transaction).job
         }
         return (try await ruleSet(year: year, on: db), job)
+    }
+
+    /// The job kind that re-judges a year.
+    static let rejudgeJobKind = "bufdir_rejudge"
+
+    /// Re-judges a year's activities by its stored rules, reporting progress; running it again is harmless.
+    static let rejudgeKind = JobKind(
+        rejudgeJobKind, queue: JobQueues.exports, retry: RetryPolicy(maxAttempts: 3, base: 30, cap: 600)
+    ) { context in
+        guard let year = try context.payload([String: String].self)["year"].flatMap({ Int($0) }) else {
+            throw JobFailure(message: "The job names no year.", result: [:])
+        }
+        let changed = try await rejudge(year: year, deps: context.deps, on: context.db) { done, total in
+            await context.progress.report(done: done, total: total)
+        }
+        return ["changed": String(changed)]
     }
 
     /// The rules stored for a year, by key, and whether they are frozen.

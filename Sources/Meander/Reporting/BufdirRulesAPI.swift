@@ -21,8 +21,7 @@ extension APIHandler {
                 key: rule.key.rawValue, parameters: parameters, validFrom: rule.validFrom, source: rule.source)
         }
         let (set, job) = try await BufdirRuleChange.replaceAndRejudge(
-            rules, year: Int(input.path.year), access: request.access, deps: request.dependencies,
-            runner: request.jobRunner, on: request.db)
+            rules, year: Int(input.path.year), access: request.access, deps: request.dependencies, on: request.db)
         return .ok(.init(body: .json(try BufdirRulesView.make(set, rejudgeJobID: job.id))))
     }
 }

@@ -98,7 +98,7 @@ struct WireFormatGoldenTests {
                 .POST, "/api/v1/bufdir-reports/\(report)/exports", as: world.admin, json: #"{"format":"json"}"#)
             #expect(started.status == .accepted)
             let job = try started.decode(Components.Schemas.Job.self).id
-            await world.app.meander.background.waitForAll()
+            try await world.app.meander.jobs.workers.drain()
             try await world.pin()
             let finished = try await world.send(.GET, "/api/v1/jobs/\(job)", as: world.admin)
             try world.check(finished, "job-finished")

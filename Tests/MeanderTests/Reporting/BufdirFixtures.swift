@@ -178,7 +178,7 @@ struct BufdirWorld: Sendable {
             app, .POST, "/api/v1/bufdir-reports/\(report)/exports", as: caller, json: #"{"format": "\#(format)"}"#)
         try #require(started.status == .accepted, "\(started.text)")
         let location = try #require(started.headers.first(name: .location))
-        await app.meander.background.waitForAll()
+        try await app.meander.jobs.workers.drain()
         let answer = try await API.send(app, .GET, location, as: caller)
         try #require(answer.status == .ok, "GET \(location): \(answer.text)")
         let job = try answer.decode(Components.Schemas.Job.self)

@@ -306,7 +306,7 @@ struct BufdirReportTests {
                     #"{"rules": [{"key": "group_activity", "parameters": {"min_participants": "tre", "min_minutes": 45}, "valid_from": "2025-01-01"}, {"key": "group_activity", "parameters": {"min_participants": 3, "min_minutes": 45}, "valid_from": "2030-01-01"}]}"#
             )
             let changed = try await API.send(app, .PUT, path, as: world.platformAdmin, json: rules)
-            await app.meander.background.waitForAll()
+            try await app.meander.jobs.workers.drain()
 
             // then
             #expect(tenant.status == .forbidden)

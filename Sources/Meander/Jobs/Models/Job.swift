@@ -3,9 +3,9 @@ import Foundation
 
 /// A unit of background work in the database-backed queue (exports, reminders, expiry sweeps).
 ///
-/// Workers claim a queued job whose `run_at` has come by setting `status = running`, `locked_at` and `locked_by`
-/// in one conditional update. `kind` names the handler; it is open-ended (handlers register themselves), so it has
-/// no CHECK constraint.
+/// `JobQueue` writes and claims these rows: a worker takes a queued job whose `run_at` has come by setting
+/// `status = running`, `locked_by` and a lease (`locked_until`) in one statement. `kind` names the handler; it is
+/// open-ended (handlers register themselves), so it has no CHECK constraint.
 final class Job: Model, @unchecked Sendable {
     static let schema = "jobs"
 
@@ -14,8 +14,14 @@ final class Job: Model, @unchecked Sendable {
         case queued
         case running
         case succeeded
+        /// The handler failed for good (an error that a retry cannot mend).
         case failed
         case cancelled
+        /// Every attempt failed; the last error is kept. An operator may retry it.
+        case discarded
+
+        /// A job in this state will not change by itself.
+        var isFinal: Bool { self != .queued && self != .running }
     }
 
     @ID(key: .id)
@@ -41,6 +47,14 @@ final class Job: Model, @unchecked Sendable {
 
     @Field(key: "kind")
     var kind: String
+
+    /// Which workers take it (each queue has its own concurrency).
+    @Field(key: "queue")
+    var queue: String
+
+    /// The same logical job is enqueued once: a second enqueue with this key finds the first.
+    @OptionalField(key: "unique_key")
+    var uniqueKey: String?
 
     /// JSON input of the handler.
     @Field(key: "payload")
@@ -70,6 +84,10 @@ final class Job: Model, @unchecked Sendable {
     @OptionalField(key: "locked_by")
     var lockedBy: String?
 
+    /// The lease: when a running job whose worker stopped extending it may be taken again.
+    @OptionalField(key: "locked_until")
+    var lockedUntil: Date?
+
     @OptionalField(key: "last_error")
     var lastError: String?
 
@@ -85,6 +103,8 @@ final class Job: Model, @unchecked Sendable {
     init(
         id: UUID? = nil,
         kind: String,
+        queue: String = "default",
+        uniqueKey: String? = nil,
         payload: String = "{}",
         runAt: Date = Date(),
         maxAttempts: Int = 5,
@@ -94,6 +114,8 @@ final class Job: Model, @unchecked Sendable {
     ) {
         self.id = id
         self.kind = kind
+        self.queue = queue
+        self.uniqueKey = uniqueKey
         self.payload = payload
         self.status = .queued
         self.progressDone = 0
