@@ -49,7 +49,8 @@ struct ServeHTTPCommand: OperatorCommand {
             app.logger.warning("The database holds no Meander tables: run 'meander migrate' with the same settings.")
         case let pending? where !pending.isEmpty:
             app.logger.warning(
-                "The database is not up to date (\(pending.count) migrations pending): run 'meander migrate'; job workers stay off until then.")
+                "The database is not up to date (\(pending.count) migrations pending): run 'meander migrate'; job workers stay off until then."
+            )
         default:
             app.meander.jobs.startWorkers()
         }

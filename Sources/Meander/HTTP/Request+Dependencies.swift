@@ -8,4 +8,3 @@ extension Request {
     /// The time now, by the app's clock.
     var now: Date { dependencies.now }
 }
-
