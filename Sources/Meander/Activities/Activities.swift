@@ -216,10 +216,11 @@ extension Activities {
     }
 
     /// Approves or rejects a registered activity. A conditional update decides a race between two reviewers:
-    /// exactly one wins, the other gets 409.
+    /// exactly one wins, the other gets 409. The mentor is told (`activity_approved`, `activity_rejected`) in the same
+    /// transaction; the message names no contact and no summary.
     static func review(
         _ activity: Activity, lineage: [Organization], approve: Bool, reason: String?, by caller: Caller,
-        deps: AppDependencies, on db: any Database
+        deps: AppDependencies, publicURL: String, on db: any Database
     ) async throws -> Activity {
         try await check(approve ? .approve : .reject, activity, lineage: lineage, by: caller, on: db)
         let principal = try caller.requirePrincipal()
@@ -233,6 +234,16 @@ extension Activities {
                 approve
                 ? try await ActivitySQL.approve(id, by: principal.userID, at: now, on: transaction)
                 : try await ActivitySQL.reject(id, reason: reason, at: now, on: transaction)
+            if rows {
+                try await Notifier.notify(
+                    activity.$mentor.id,
+                    Notifier.Message(
+                        approve ? .activityApproved : .activityRejected,
+                        values: ["link": "\(publicURL)/activities/\(id.uuidString.lowercased())"],
+                        dedupeKey: "activity:\(id.uuidString.lowercased()):\(approve ? "approved" : "rejected")",
+                        organizationID: activity.$organization.id, data: ["activity_id": id.uuidString.lowercased()]),
+                    deps: deps, on: transaction)
+            }
             return (rows, rows ? event : nil)
         }
         guard won, let reloaded = try await Activity.find(id, on: db) else {

@@ -96,7 +96,7 @@ extension APIHandler {
         let (activity, lineage) = try await Activities.authorized(APIID.uuid(rawID), access: access, on: request.db)
         let reviewed = try await Activities.review(
             activity, lineage: lineage, approve: approve, reason: reason, by: access.caller,
-            deps: request.dependencies, on: request.db)
+            deps: request.dependencies, publicURL: request.application.meander.config.publicURL, on: request.db)
         return try Components.Schemas.Activity(try await Activities.record(reviewed, summary: nil, on: request.db))
     }
 }

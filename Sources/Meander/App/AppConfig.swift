@@ -73,6 +73,10 @@ public struct AppConfig: Sendable, Equatable {
     var mail: SMTPConfiguration?
     /// `MEANDER_WORKERS`, `MEANDER_QUEUES` and the job timings: this node's job workers (see `JobWorkerConfiguration`).
     public var workers: JobWorkerConfiguration = .standard
+    /// `APNS_*` and `FCM_*`: the push providers (default: none, no push).
+    var push = PushConfiguration()
+    /// `SMS_URL`, `SMS_FROM`, `SMS_TOKEN`, `SMS_CA_FILE`: the SMS provider (default: none, no SMS).
+    var sms: SMSConfiguration?
 
     /// Where evidence files are kept.
     public enum Storage: Sendable, Equatable {
@@ -306,6 +310,18 @@ extension AppConfig {
         case (nil, _?): problems.append("SMTP_URL: required when MAIL_FROM is set")
         case (nil, nil): break
         }
+        var push = PushConfiguration()
+        do {
+            push = try PushConfiguration.parse(environment: environment)
+        } catch {
+            problems += error.messages
+        }
+        var sms: SMSConfiguration?
+        do {
+            sms = try SMSConfiguration.parse(environment: environment)
+        } catch {
+            problems += error.messages
+        }
         var workers = JobWorkerConfiguration.standard
         do {
             workers = try JobWorkerConfiguration.parse(environment: environment)
@@ -366,6 +382,8 @@ extension AppConfig {
         config.previousMasterKeys = previousMasterKeys
         config.mail = mail
         config.workers = workers
+        config.push = push
+        config.sms = sms
         return config
     }
 

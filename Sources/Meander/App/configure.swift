@@ -27,7 +27,9 @@ public func configure(
     app.lifecycle.use(JobWorkersShutdown())
 
     try configureDatabase(app, config: config)
-    app.meander.jobs.registerMeanderKinds(files: app.meander.files)
+    let channels = try NotificationChannels.make(config: config, logger: app.logger)
+    app.lifecycle.use(NotificationChannelsShutdown(channels: channels))
+    app.meander.jobs.registerMeanderKinds(files: app.meander.files, publicURL: config.publicURL, channels: channels)
     app.meander.jobs.attach(
         JobWorkers(
             registry: app.meander.jobs.registry, db: app.db, deps: dependencies, logger: app.logger,

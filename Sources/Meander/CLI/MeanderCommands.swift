@@ -17,6 +17,7 @@ enum MeanderCommands {
             ("audit", AuditCommand()),
             ("bufdir", BufdirCommand()),
             ("jobs", JobsCommand()),
+            ("notify", NotifyCommand()),
             ("keys", KeysCommand()),
             ("routes", RoutesListCommand()),
         ]

@@ -22,20 +22,9 @@ enum PasswordReset {
         "\(publicURL)/password-reset?token=\(token)"
     }
 
-    /// The queued e-mail. It carries the link (the only place the token exists in clear) and nothing else personal.
-    static func notification(userID: UUID, link: String, expiresAt: Date) -> Notification {
-        Notification(
-            userID: userID, channel: .email, scenario: .passwordReset,
-            title: "Reset your Meander password",
-            body: """
-                Someone asked to reset the password of your Meander account. To choose a new password, open this link \
-                within one hour:
-
-                \(link)
-
-                If it was not you, ignore this e-mail: your password stays as it is.
-                """,
-            data: JSONText.encode(["link": link, "expires_at": ISO8601DateFormatter().string(from: expiresAt)]),
-            isUrgent: true)
+    /// The e-mail (mandatory, urgent: it passes quiet hours). It carries the link (the only place the token exists
+    /// in clear) and nothing else personal.
+    static func message(link: String) -> Notifier.Message {
+        Notifier.Message(.passwordReset, values: ["link": link], urgent: true)
     }
 }

@@ -170,9 +170,9 @@ struct SignInService: Sendable {
                 id: deps.uuid(), kind: .passwordReset, tokenHash: TokenService.hash(token), userID: userID,
                 expiresAt: expiresAt
             ).create(on: transaction)
-            try await PasswordReset.notification(
-                userID: userID, link: PasswordReset.link(token, publicURL: publicURL), expiresAt: expiresAt
-            ).create(on: transaction)
+            try await Notifier.notify(
+                userID, PasswordReset.message(link: PasswordReset.link(token, publicURL: publicURL)), deps: deps,
+                on: transaction)
             var event = caller.event(
                 "auth.password_reset_requested", organizationID: nil, targetType: "user", targetID: userID)
             event.actorUserID = userID

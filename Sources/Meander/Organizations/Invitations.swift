@@ -122,16 +122,16 @@ extension Invitations {
                 ).create(on: db)
 
                 let link = "\(publicURL)/invitations/accept?token=\(token)"
-                let message = message(
-                    organizationName: organization.name, link: link, expiresAt: expiresAt, language: user.locale)
-                try await Notification(
-                    userID: userID, channel: .email, scenario: .invitation, title: message.title, body: message.body,
-                    data: JSONText.encode([
-                        "link": link, "organization_id": organizationID.uuidString.lowercased(),
-                        "membership_id": membershipID.uuidString.lowercased(),
-                    ]),
-                    organizationID: organizationID
-                ).create(on: db)
+                try await Notifier.notify(
+                    userID,
+                    Notifier.Message(
+                        .invitation, values: ["organization": organization.name, "link": link],
+                        organizationID: organizationID,
+                        data: [
+                            "organization_id": organizationID.uuidString.lowercased(),
+                            "membership_id": membershipID.uuidString.lowercased(),
+                        ]),
+                    deps: deps, on: db)
                 let event = caller.event(
                     "invitation.created", organizationID: organizationID, targetType: "membership",
                     targetID: membershipID,
@@ -251,38 +251,5 @@ extension Invitations {
             .filter(\.$usedAt == nil)
             .set(\.$usedAt, to: now)
             .update()
-    }
-
-    /// The e-mail's title and body in the recipient's language.
-    static func message(
-        organizationName: String, link: String, expiresAt: Date, language: User.Language
-    ) -> (title: String, body: String) {
-        let date = expiresAt.formatted(.iso8601.year().month().day())
-        switch language {
-        case .en:
-            return (
-                "Invitation to \(organizationName) in Meander",
-                """
-                You have been invited to join \(organizationName) in Meander.
-
-                Open this link to accept the invitation and choose your password:
-                \(link)
-
-                The link works once and expires on \(date).
-                """
-            )
-        case .nb, .nn:
-            return (
-                "Invitasjon til \(organizationName) i Meander",
-                """
-                Du er invitert til \(organizationName) i Meander.
-
-                Åpne denne lenken for å godta invitasjonen og velge passord:
-                \(link)
-
-                Lenken kan brukes én gang og utløper \(date).
-                """
-            )
-        }
     }
 }

@@ -68,6 +68,8 @@ enum MigrationList {
             UpdateActivityListIndexes(),
             // the durable job queue: queues, unique keys, leases and the discarded status
             UpdateJobsForDurableQueue(),
+            // notification delivery: suppression reasons, deduplication, weekday quiet hours, push devices
+            UpdateNotificationsForDelivery(),
         ]
     }
 }

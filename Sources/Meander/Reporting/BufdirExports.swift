@@ -76,9 +76,10 @@ extension BufdirExports {
         }
     }
 
-    /// Runs export jobs: writes the file and its audit record, reporting progress. A run that a dead node left is
-    /// taken again after its lease and starts over; a failed export is recorded and ends the job as `failed`.
-    static func kind(files: any BlobStore) -> JobKind {
+    /// Runs export jobs: writes the file and its audit record, reporting progress, then tells whoever asked
+    /// (`bufdir_export_ready`) in the same transaction as the job's completion. A run that a dead node left is taken
+    /// again after its lease and starts over; a failed export is recorded and ends the job as `failed`.
+    static func kind(files: any BlobStore, publicURL: String) -> JobKind {
         JobKind(Self.jobKind, queue: JobQueues.exports, retry: RetryPolicy(maxAttempts: 3, base: 30, cap: 600)) {
             context in
             let input = try context.payload(ExportJob.self)
@@ -89,7 +90,24 @@ extension BufdirExports {
                 deps: context.deps, db: context.db, files: files,
                 temporaryDirectory: FileManager.default.temporaryDirectory, logger: context.logger,
                 progress: { done, total in await context.progress.report(done: done, total: total) })
-            return ["export_id": try audit.requireID().uuidString.lowercased()]
+            let exportID = try audit.requireID().uuidString.lowercased()
+            let result = ["export_id": exportID]
+            guard let requester = context.job.requestedByID, let report = try await BufdirReport.find(input.reportID, on: context.db),
+                let organization = try await Organization.find(report.$organization.id, on: context.db)
+            else { return result }
+            let message = Notifier.Message(
+                .bufdirExportReady,
+                values: [
+                    "organization": organization.name, "year": String(report.reportingYear),
+                    "link": "\(publicURL)/bufdir-exports/\(exportID)",
+                ],
+                dedupeKey: "bufdir_export:\(exportID)", organizationID: organization.id,
+                data: ["export_id": exportID, "report_id": input.reportID.uuidString.lowercased()])
+            let deps = context.deps
+            try await context.commit(result: result) { transaction in
+                try await Notifier.notify(requester, message, deps: deps, on: transaction)
+            }
+            return result
         }
     }
 

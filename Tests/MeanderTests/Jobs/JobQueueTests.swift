@@ -338,3 +338,67 @@ func withSecondNode(
     }
     try await node.asyncShutdown()
 }
+
+/// A real worker process, killed with SIGKILL in the middle of a job.
+@Suite("Job queue: a killed worker")
+struct KilledWorkerTests {
+    /// `.build/debug/meander`, built with the tests.
+    static var binary: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/meander")
+    }
+
+    @Test("kill -9 in the middle of a job: the job is taken again after its lease and completes once")
+    func killNine() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build first: \(Self.binary.path)")
+        let clock = TestClock(Date())
+        try await withTestApp(dependencies: .init(clock: clock.clock, uuid: .live)) { app in
+            let config = app.meander.config
+            let (job, _) = try await JobQueue.enqueue(
+                JobRequest(
+                    JobMaintenance.probeKind,
+                    payload: JSONText.encode(JobMaintenance.Probe(sleepMilliseconds: 600_000, sleepInAttempt: 1))),
+                deps: app.meander.dependencies, on: app.db)
+            let id = try job.requireID()
+
+            var environment = [
+                "MEANDER_DATA_DIR": config.dataDirectory, "MEANDER_QUEUES": "default=1,exports=0,notifications=0",
+                "MEANDER_JOB_POLL_MS": "50", "MEANDER_JOB_LEASE_SECONDS": "30", "LOG_LEVEL": "warning",
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            ]
+            if case .postgres(let url) = config.database {
+                environment["DATABASE_URL"] = url
+                environment["MEANDER_TOKEN_SIGNING_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+                environment["MEANDER_MASTER_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            }
+            let worker = Process()
+            worker.executableURL = Self.binary
+            worker.arguments = ["worker"]
+            worker.environment = environment
+            worker.standardOutput = FileHandle.nullDevice
+            try worker.run()
+            defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+
+            let taken = try await waitUntil(seconds: 120) {
+                let row = try await Job.find(id, on: app.db)
+                return row?.status == .running && row?.lockedBy != nil
+            }
+            #expect(taken, "the worker process never took the job")
+            let holder = try #require(try await Job.find(id, on: app.db)?.lockedBy)
+            kill(worker.processIdentifier, SIGKILL)
+            worker.waitUntilExit()
+            #expect(worker.terminationReason == .uncaughtSignal)
+
+            // Within the lease the job stays with the dead worker.
+            #expect(try await app.meander.jobs.workers.drain() == 0)
+            // After it, this node takes it again and finishes it.
+            clock.set(Date().addingTimeInterval(31))
+            #expect(try await app.meander.jobs.workers.drain() == 1)
+            let row = try #require(try await Job.find(id, on: app.db))
+            #expect(row.status == .succeeded && row.attempts == 2)
+            let result = JSONText.decode([String: String].self, from: row.result ?? "") ?? [:]
+            #expect(result["worker"] == app.meander.jobs.workers.name)
+            #expect(result["worker"] != holder)
+        }
+    }
+}

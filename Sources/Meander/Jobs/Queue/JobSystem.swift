@@ -61,8 +61,9 @@ struct JobWorkersShutdown: LifecycleHandler {
 
 extension JobSystem {
     /// Registers Meander's own kinds and schedules.
-    func registerMeanderKinds(files: any BlobStore) {
-        registry.register(BufdirExports.kind(files: files))
+    func registerMeanderKinds(files: any BlobStore, publicURL: String, channels: NotificationChannels) {
+        registry.register(BufdirExports.kind(files: files, publicURL: publicURL))
+        registry.register(NotificationDelivery.kind(channels: channels))
         registry.register(BufdirRuleChange.rejudgeKind)
         registry.register(JobMaintenance.pruneSchedule)
         registry.register(JobMaintenance.probeKind)

@@ -54,6 +54,18 @@ final class Notification: Model, @unchecked Sendable {
         case suppressed
     }
 
+    /// Why a message was suppressed.
+    enum SuppressedReason: String, Codable, CaseIterable, Sendable {
+        /// The user's preferences turned the channel off for this scenario.
+        case preference
+        /// No address on this channel: no phone number, no push device.
+        case noAddress = "no_address"
+        /// Quiet hours held it past the moment it was still useful.
+        case quietHoursExpired = "quiet_hours_expired"
+        /// The same message (by its dedupe key) went to the user already.
+        case deduplicated
+    }
+
     @ID(key: .id)
     var id: UUID?
 
@@ -115,6 +127,19 @@ final class Notification: Model, @unchecked Sendable {
 
     @OptionalField(key: "read_at")
     var readAt: Date?
+
+    /// Why a `suppressed` message was not sent.
+    @OptionalField(key: "suppressed_reason")
+    var suppressedReason: SuppressedReason?
+
+    /// The caller's key for "the same message": a second one with the key to the same user and channel is
+    /// suppressed as `deduplicated`.
+    @OptionalField(key: "dedupe_key")
+    var dedupeKey: String?
+
+    /// The language it was written in (`nb`, `nn`, `en`).
+    @OptionalField(key: "locale")
+    var locale: String?
 
     init() {}
 

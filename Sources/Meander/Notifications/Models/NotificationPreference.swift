@@ -48,6 +48,10 @@ final class NotificationPreference: Model, @unchecked Sendable {
     @Field(key: "scenario_overrides")
     var scenarioOverridesJSON: String
 
+    /// The ISO weekdays (1 = Monday) whose nights have quiet hours, comma-separated; NULL for every night.
+    @OptionalField(key: "quiet_hours_weekdays")
+    var quietHoursWeekdays: String?
+
     init() {}
 
     init(
