@@ -40,6 +40,11 @@ final class Notification: Model, @unchecked Sendable {
         case certificateExpiring = "certificate_expiring"
         case badgeAwarded = "badge_awarded"
         case reportReady = "report_ready"
+        case activityApproved = "activity_approved"
+        case bufdirExportReady = "bufdir_export_ready"
+        case dispatchExpiring = "dispatch_expiring"
+        case declarationExpiring = "declaration_expiring"
+        case eventSeatOffered = "event_seat_offered"
     }
 
     /// Delivery state.
