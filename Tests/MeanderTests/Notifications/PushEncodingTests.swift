@@ -187,10 +187,10 @@ struct PushEncodingTests {
     @Test("a device of the other platform is refused before anything is sent")
     func wrongPlatform() async throws {
         // given
-        let apns = try APNsClient(configuration: PushTestKeys.apns, logger: Logger(label: "push-test"))
+        let apns = try APNsClient(configuration: PushTestKeys.apns, logger: Logger(label: "push-test"), clock: AppClock.live.now)
         var fcmConfiguration = PushConfiguration.FCM(serviceAccount: PushTestKeys.serviceAccount)
         fcmConfiguration.url = "https://127.0.0.1:9"
-        let fcm = try FCMClient(configuration: fcmConfiguration, logger: Logger(label: "push-test"))
+        let fcm = try FCMClient(configuration: fcmConfiguration, logger: Logger(label: "push-test"), clock: AppClock.live.now)
 
         // when
         let toAndroid = await #expect(throws: PushError.self) {
@@ -221,7 +221,7 @@ struct PushEncodingTests {
         var configuration = PushTestKeys.apns
         configuration.url = "https://127.0.0.1:1"
         configuration.timeout = 3
-        let client = try APNsClient(configuration: configuration, logger: Logger(label: "push-test"))
+        let client = try APNsClient(configuration: configuration, logger: Logger(label: "push-test"), clock: AppClock.live.now)
         let token = PushTestPeer.deviceToken()
 
         // when

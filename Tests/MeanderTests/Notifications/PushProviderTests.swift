@@ -426,7 +426,7 @@ struct FCMPushTests {
         // given: an account of another project, which the fake (as Google) does not know
         var configuration = try PushTestPeer.fcm()
         configuration.serviceAccount.clientEmail = "intruder@another-project.iam.gserviceaccount.com"
-        let client = try FCMClient(configuration: configuration, logger: Logger(label: "push-test"))
+        let client = try FCMClient(configuration: configuration, logger: Logger(label: "push-test"), clock: AppClock.live.now)
         let device = PushDevice(platform: .android, token: PushTestPeer.deviceToken())
 
         // when

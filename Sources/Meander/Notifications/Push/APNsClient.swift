@@ -21,9 +21,9 @@ final class APNsClient: PushProvider {
     private let clock: @Sendable () -> Date
     private let logger: Logger
 
-    /// - Parameter clock: the time that provider tokens are issued at and aged by.
+    /// - Parameter clock: the time that provider tokens are issued at and aged by: the app's (`dependencies.clock.now`).
     init(
-        configuration: PushConfiguration.APNs, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+        configuration: PushConfiguration.APNs, logger: Logger, clock: @escaping @Sendable () -> Date,
         eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
     ) throws(PushError) {
         let signingKey: ES256PrivateKey

@@ -27,9 +27,9 @@ final class FCMClient: PushProvider {
     private let clock: @Sendable () -> Date
     private let logger: Logger
 
-    /// - Parameter clock: the time that assertions are issued at and access tokens aged by.
+    /// - Parameter clock: the time that assertions are issued at and access tokens aged by: the app's (`dependencies.clock.now`).
     init(
-        configuration: PushConfiguration.FCM, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+        configuration: PushConfiguration.FCM, logger: Logger, clock: @escaping @Sendable () -> Date,
         eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
     ) throws(PushError) {
         let key: JWTKit.Insecure.RSA.PrivateKey
