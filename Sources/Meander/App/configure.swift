@@ -27,7 +27,8 @@ public func configure(
     app.lifecycle.use(JobWorkersShutdown())
 
     try configureDatabase(app, config: config)
-    let channels = try NotificationChannels.make(config: config, logger: app.logger)
+    let channels = try NotificationChannels.make(
+        config: config, clock: dependencies.clock, httpClient: app.http.client.shared, logger: app.logger)
     app.lifecycle.use(NotificationChannelsShutdown(channels: channels))
     app.meander.jobs.registerMeanderKinds(files: app.meander.files, publicURL: config.publicURL, channels: channels)
     app.meander.jobs.attach(

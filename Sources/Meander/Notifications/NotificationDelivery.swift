@@ -37,7 +37,7 @@ enum NotificationDelivery {
 
     static func kind(channels: NotificationChannels) -> JobKind {
         JobKind(jobKindName, queue: JobQueues.notifications, retry: retry) { context in
-            guard let id = try context.payload([String: String].self)["notification_id"].flatMap(UUID.init) else {
+            guard let id = try context.payload([String: String].self)["notification_id"].flatMap({ UUID(uuidString: $0) }) else {
                 throw JobFailure(message: "The job names no notification.", result: [:])
             }
             return try await deliver(id, channels: channels, context: context)
@@ -187,13 +187,21 @@ extension NotificationTemplateError: RetryableError {
 
 extension NotificationChannels {
     /// The channels the configuration turns on: SMTP (`SMTP_URL`), APNs and FCM (`APNS_*`, `FCM_*`), SMS (`SMS_URL`).
-    static func make(config: AppConfig, logger: Logger) throws -> NotificationChannels {
+    static func make(
+        config: AppConfig, clock: AppClock, httpClient: HTTPClient, logger: Logger
+    ) throws -> NotificationChannels {
         var channels = NotificationChannels()
         if let host = URLComponents(string: config.publicURL)?.host, !host.isEmpty { channels.messageIDDomain = host }
         if let mail = config.mail { channels.mail = try SMTPClient(configuration: mail, logger: logger) }
-        if let apns = config.push.apns { channels.push[.ios] = try APNsClient(configuration: apns, logger: logger) }
-        if let fcm = config.push.fcm { channels.push[.android] = try FCMClient(configuration: fcm, logger: logger) }
-        if let sms = config.sms { channels.sms = try HTTPSMSProvider(configuration: sms, logger: logger) }
+        if let apns = config.push.apns {
+            channels.push[.ios] = try APNsClient(configuration: apns, logger: logger, clock: clock.now)
+        }
+        if let fcm = config.push.fcm {
+            channels.push[.android] = try FCMClient(configuration: fcm, logger: logger, clock: clock.now)
+        }
+        if let sms = config.sms {
+            channels.sms = try HTTPSMSProvider(configuration: sms, client: httpClient, logger: logger, clock: clock)
+        }
         return channels
     }
 }

@@ -128,7 +128,7 @@ enum NotificationPreferencesView {
             })
         return .init(
             channels: .init(push: settings.push, email: settings.email, sms: settings.sms, inApp: settings.inApp),
-            quietHours: quiet.map { .case1($0) }, scenarioOverrides: .init(additionalProperties: overrides),
+            quietHours: quiet, scenarioOverrides: .init(additionalProperties: overrides),
             timeZone: record.timeZone,
             scenarios: Notification.Scenario.allCases.compactMap { scenario in
                 guard let wire = Components.Schemas.NotificationScenario(rawValue: scenario.rawValue) else { return nil }
@@ -143,7 +143,7 @@ enum NotificationPreferencesView {
     /// The choice a `PUT` body makes; quiet hours that start and end at the same time are refused.
     static func choice(_ body: Components.Schemas.NotificationPreferencesUpdate) throws -> NotificationPreferenceChoice {
         var quiet: (start: WallClockTime, end: WallClockTime, weekdays: Set<Int>?)?
-        if case .case1(let hours)? = body.quietHours {
+        if let hours = body.quietHours {
             guard let start = WallClockTime(hours.start), let end = WallClockTime(hours.end) else {
                 throw AppError.validation([
                     .init(field: "/quiet_hours", code: "invalid_value", message: "Times are HH:mm, 00:00 to 23:59.")
@@ -156,7 +156,7 @@ enum NotificationPreferencesView {
                         message: "Quiet hours must end at another time than they start.")
                 ])
             }
-            quiet = (start, end, hours.weekdays.map(Set.init))
+            quiet = (start, end, hours.weekdays.map { Set($0) })
         }
         var overrides: [Notification.Scenario: [Notification.Channel]] = [:]
         for (key, channels) in body.scenarioOverrides?.additionalProperties ?? [:] {

@@ -54,7 +54,8 @@ enum Notifier {
             try await NotificationDevice.query(on: db).filter(\.$user.$id == userID).filter(\.$disabledAt == nil)
             .count() > 0
         var values = message.values
-        if values["first_name"] == nil { values["first_name"] = user.firstName }
+        // Someone invited by address only has no name yet: the greeting uses the address.
+        if (values["first_name"] ?? "").isEmpty { values["first_name"] = user.firstName.isEmpty ? user.email : user.firstName }
         let language = NotificationLanguage(user.locale)
         let rendered = try message.scenario.render(language: language, values: values)
         var duplicates: Set<Notification.Channel> = []

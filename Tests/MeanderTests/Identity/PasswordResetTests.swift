@@ -57,7 +57,12 @@ struct PasswordResetTests {
             #expect(notification.scenario == .passwordReset)
             #expect(notification.status == .pending)
             let token = try await Self.token(app, for: "kari@example.no")
-            #expect(notification.body.contains("https://app.meander.test/password-reset?token=\(token)"))
+            let values = try #require(JSONText.decode([String: String].self, from: notification.data))
+            #expect(values["link"] == "https://app.meander.test/password-reset?token=\(token)")
+            #expect(
+                try notification.scenario.render(language: .nb, values: values).emailText.contains(
+                    "https://app.meander.test/password-reset?token=\(token)"))
+            #expect(notification.isUrgent)
             let action = try #require(try await ActionToken.query(on: app.db).first())
             #expect(action.kind == .passwordReset)
             #expect(action.tokenHash == TokenService.hash(token))

@@ -5,6 +5,8 @@ import Vapor
 
 @testable import Meander
 
+typealias Notification = AppNotification
+
 /// Which channels a message takes and when: the preferences, overrides, addresses, deduplication and quiet hours as
 /// a table of cases (`NotificationPlan` is a pure function).
 @Suite("Notification plan")
@@ -169,8 +171,11 @@ struct NotifierTests {
             #expect(rows.allSatisfy { $0.locale == "nn" })
             let inApp = try #require(rows.first { $0.channel == .inApp })
             #expect(inApp.status == .delivered)
-            #expect(inApp.title == (try Notification.Scenario.activityRejected.render(
-                language: .nn, values: ["first_name": "Test", "link": "https://app/a/1"]).title))
+            #expect(
+                inApp.title
+                    == (try Notification.Scenario.activityRejected.render(
+                        language: .nn, values: ["first_name": "Test", "link": "https://app/a/1"]
+                    ).title))
             let jobs = try await Job.query(on: app.db).filter(\.$kind == NotificationDelivery.jobKindName).all()
             #expect(jobs.count == 1)
             #expect(jobs.first?.queue == JobQueues.notifications)

@@ -175,3 +175,6 @@ final class Notification: Model, @unchecked Sendable {
         self.attempts = 0
     }
 }
+
+/// `Notification` by a name that Foundation's does not shadow, for code outside this module that imports both.
+typealias AppNotification = Notification
