@@ -33,8 +33,11 @@ public func configure(
     app.meander.jobs.registerMeanderKinds(files: app.meander.files, publicURL: config.publicURL, channels: channels)
     app.meander.jobs.attach(
         JobWorkers(
-            registry: app.meander.jobs.registry, db: app.db, deps: dependencies, logger: app.logger,
-            configuration: config.workers, metrics: app.meander.jobs.metrics))
+            registry: app.meander.jobs.registry,
+            database: { [databases = app.databases, loops = app.eventLoopGroup, logger = app.logger, fallback = app.db] in
+                // After shutdown there is no database to hand out: the fallback's calls fail instead.
+                databases.database(logger: logger, on: loops.any()) ?? fallback
+            }, deps: dependencies, logger: app.logger, configuration: config.workers, metrics: app.meander.jobs.metrics))
     try await prepareSQLiteConnections(app, config: config)
     app.migrations.add(MigrationList.all)
 

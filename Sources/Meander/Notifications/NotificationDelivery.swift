@@ -73,7 +73,7 @@ enum NotificationDelivery {
             row.lastError = String(verdict.message.prefix(500))
             let willRetry = verdict.retryable && context.job.attempts < context.job.maxAttempts
             if !willRetry { row.status = .failed }
-            try await row.save(on: db)
+            try await db.serializedWrite { try await row.save(on: db) }
             context.logger.warning(
                 "notification not delivered",
                 metadata: [
@@ -166,7 +166,7 @@ enum NotificationDelivery {
             row.sentAt = now
             if status == .delivered { row.deliveredAt = now }
         }
-        try await row.save(on: db)
+        try await db.serializedWrite { try await row.save(on: db) }
     }
 }
 

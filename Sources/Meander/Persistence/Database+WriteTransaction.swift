@@ -33,6 +33,16 @@ extension Database {
 }
 
 /// The process-wide lock behind `writeTransaction` on SQLite.
+extension Database {
+    /// A single write statement outside any transaction (a job claim, a heartbeat): on SQLite it takes the same
+    /// process-wide lock as `writeTransaction` first, so that it waits here rather than in SQLite's busy handler on a
+    /// blocking-pool thread (see `writeTransaction`). Inside a transaction, or on PostgreSQL, it just runs.
+    func serializedWrite<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        guard (self as? any SQLDatabase)?.dialect.name == "sqlite", !inTransaction else { return try await body() }
+        return try await SQLiteWriteLock.sqlite.withLock { try await body() }
+    }
+}
+
 enum SQLiteWriteLock {
     static let sqlite = AsyncLock()
     /// A write that matches no row: SQLite takes the write lock for it all the same (waiting in its busy handler if

@@ -22,10 +22,15 @@ struct NotFoundConcealmentTests {
     }
 
     /// Operations with a path id that the matrix does not build, with the case that tests them here instead.
-    static let ownCases: Set<String> = ["revokeMySession", "getJob"]
+    static let ownCases: Set<String> = [
+        "revokeMySession", "getJob", "markMyNotificationRead", "unregisterMyDevice",
+    ]
     /// Operations with a path id where no record is out of reach for any caller the operation admits.
     static let exempt: [String: String] = [
-        "updateGlobalActivityType": "global activity types belong to no tenant; only platform admins call it, and see them all"
+        "updateGlobalActivityType": "global activity types belong to no tenant; only platform admins call it, and see them all",
+        "getAdminJob": "the job queue is platform machinery: only platform admins call it, and see every job",
+        "retryAdminJob": "the job queue is platform machinery: only platform admins call it, and see every job",
+        "cancelAdminJob": "the job queue is platform machinery: only platform admins call it, and see every job",
     ]
 
     static let matrixOperationIDs: [String] = PermissionMatrixTests.scopedOperationIDs.filter { id in
@@ -121,6 +126,34 @@ struct NotFoundConcealmentTests {
             // then
             #expect(theirs.status == .notFound)
             #expect(try Self.stable(theirs) == Self.stable(none))
+        }
+    }
+
+    @Test("another user's notification or device and one that does not exist answer the same bytes")
+    func myNotificationsAndDevices() async throws {
+        try await withTestApp { app in
+            // given
+            let me = try await IdentityFixtures.signedIn(app, email: "me@conceal.test", roles: [])
+            let other = try await IdentityFixtures.user(app, email: "other@conceal.test")
+            let rows = try await Notifier.notify(
+                try other.requireID(), .init(.activityApproved, values: ["link": "x"]), deps: app.meander.dependencies,
+                on: app.db)
+            let device = NotificationDevice(userID: try other.requireID(), platform: .ios, token: "0123456789abcdef")
+            try await device.create(on: app.db)
+
+            // when
+            let theirs = try await API.send(
+                app, .POST, "/api/v1/me/notifications/\(try rows[0].requireID().api)/read", as: me)
+            let none = try await API.send(app, .POST, "/api/v1/me/notifications/\(UUID().api)/read", as: me)
+            let theirDevice = try await API.send(app, .DELETE, "/api/v1/me/devices/\(try device.requireID().api)", as: me)
+            let noDevice = try await API.send(app, .DELETE, "/api/v1/me/devices/\(UUID().api)", as: me)
+
+            // then
+            #expect(theirs.status == .notFound && theirDevice.status == .notFound)
+            #expect(try Self.stable(theirs) == Self.stable(none))
+            #expect(try Self.stable(theirDevice) == Self.stable(noDevice))
+            #expect(try await Notification.find(rows[0].id, on: app.db)?.readAt == nil)
+            #expect(try await NotificationDevice.find(device.id, on: app.db) != nil)
         }
     }
 

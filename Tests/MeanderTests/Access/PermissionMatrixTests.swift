@@ -231,7 +231,8 @@ struct PermissionMatrixTests {
                     "organizationId": UUID().api, "membershipId": UUID().api, "sessionId": UUID().api,
                     "role": "peer_mentor", "contactId": UUID().api, "mentorId": UUID().api, "activityId": UUID().api,
                     "attachmentId": UUID().api, "activityTypeId": UUID().api, "reportId": UUID().api,
-                    "exportId": UUID().api, "jobId": UUID().api, "year": "2025",
+                    "exportId": UUID().api, "jobId": UUID().api, "year": "2025", "notificationId": UUID().api,
+                    "deviceId": UUID().api,
                 ]).path(for: operation)
 
                 for headers: HTTPHeaders in [[:], ["Authorization": "Bearer not.a.jwt"], ["Authorization": "Basic eDp5"]] {

@@ -38,8 +38,9 @@ struct CommandLineTests {
         #expect(bare.output.hasPrefix("Usage: meander <command>"))
         #expect(
             bare.listedCommands == [
-                "serve", "demo", "migrate", "seed", "audit verify", "bufdir export", "bufdir finalize", "bufdir rules",
-                "bufdir rejudge", "keys status", "keys rotate", "keys rotate-data-key", "routes", "help", "version",
+                "serve", "worker", "demo", "migrate", "seed", "audit verify", "bufdir export", "bufdir finalize",
+                "bufdir rules", "bufdir rejudge", "jobs list", "jobs show", "jobs retry", "jobs cancel", "jobs run",
+                "jobs probe", "notify", "keys status", "keys rotate", "keys rotate-data-key", "routes", "help", "version",
             ])
         #expect(help == bare)
         #expect(flag == bare)

@@ -162,7 +162,8 @@ enum WalkCase {
     static let operationIDs: Set<String> = [
         "listActivityTypes", "listMySessions", "listOrganizations", "listMemberships", "listSessions",
         "listAuditEntries", "listContacts", "listOrganizationActivityTypes", "listActivities", "listAttachments",
-        "listBufdirReports", "listBufdirReportActivities", "listBufdirExports",
+        "listBufdirReports", "listBufdirReportActivities", "listBufdirExports", "listAdminJobs", "listMyNotifications",
+        "listMyDevices",
     ]
 
     /// The two-tenant tree, an org admin of tenant A's national organisation, and a mentor of chapter A1.
@@ -311,6 +312,31 @@ enum WalkCase {
                 ).run()
             }
             return Built(request: MatrixRequest(pathParameters: ["reportId": try report.requireID().api]), caller: world.admin)
+        case "listAdminJobs":
+            for _ in 0..<8 {
+                try await JobQueue.enqueue(JobRequest(JobMaintenance.probeKind), deps: app.meander.dependencies, on: app.db)
+            }
+            try await sql.raw("UPDATE jobs SET created_at = \(bind: tied)").run()
+            let root = try await IdentityFixtures.signedIn(app, email: "root@walk.test", roles: [(.platformAdmin, nil)])
+            return Built(request: MatrixRequest(query: "kind=probe"), caller: root)
+        case "listMyNotifications":
+            let caller = try await IdentityFixtures.signedIn(app, email: "inbox@walk.test", roles: [])
+            for _ in 0..<4 {
+                try await Notifier.notify(
+                    caller.user.requireID(), .init(.activityRejected, values: ["link": "x"]), deps: app.meander.dependencies,
+                    on: app.db)
+            }
+            try await sql.raw("UPDATE notifications SET created_at = \(bind: tied)").run()
+            return Built(request: MatrixRequest(), caller: caller)
+        case "listMyDevices":
+            let caller = try await IdentityFixtures.signedIn(app, email: "devices@walk.test", roles: [])
+            for index in 0..<8 {
+                try await NotificationDevice(
+                    userID: caller.user.requireID(), platform: index % 2 == 0 ? .ios : .android, token: "walk-token-\(index)"
+                ).create(on: app.db)
+            }
+            try await sql.raw("UPDATE notification_devices SET created_at = \(bind: tied)").run()
+            return Built(request: MatrixRequest(), caller: caller)
         default:
             Issue.record("no walk case for \(operationID)")
             return Built(request: MatrixRequest(), caller: nil)

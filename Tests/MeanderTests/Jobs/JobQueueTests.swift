@@ -38,7 +38,11 @@ struct JobQueueTests {
         try await db.sqlDatabase().raw(sql).first()?.decode(column: "n", as: Int.self) ?? -1
     }
 
-    @Test("two nodes run 2,000 jobs: each effect happens exactly once, and both nodes take work")
+    /// 2,000 on PostgreSQL, as the issue asks of app nodes sharing one server; SQLite is one process by design (one
+    /// writer), and 300 jobs prove the same there without starving the rest of the suite on two cores.
+    static let jobCount = TestEngine.current == .postgres ? 2_000 : 300
+
+    @Test("two nodes run 2,000 jobs (300 on SQLite): each effect happens exactly once, and both nodes take work")
     func twoNodesExactlyOnce() async throws {
         try await withTestApp(configure: { $0.workers.pollIntervalMilliseconds = 20 }) { app in
             try await Self.createEffectTable(on: app.db)
@@ -46,7 +50,7 @@ struct JobQueueTests {
                 for application in [app, node] { application.meander.jobs.registry.register(Self.effectKind()) }
                 let deps = app.meander.dependencies
                 try await app.db.transaction { transaction in
-                    for number in 0..<2_000 {
+                    for number in 0..<Self.jobCount {
                         try await JobQueue.enqueue(
                             JobRequest(Self.effectKind(), payload: #"{"n":\#(number)}"#), deps: deps, on: transaction)
                     }
@@ -54,12 +58,12 @@ struct JobQueueTests {
                 app.meander.jobs.startWorkers()
                 node.meander.jobs.startWorkers()
                 let finished = try await waitUntil(seconds: 240) {
-                    try await Self.count("SELECT COUNT(*) AS n FROM jobs WHERE status = 'succeeded'", on: app.db) == 2_000
+                    try await Self.count("SELECT COUNT(*) AS n FROM jobs WHERE status = 'succeeded'", on: app.db) == Self.jobCount
                 }
                 await app.meander.jobs.stopWorkers()
                 await node.meander.jobs.stopWorkers()
                 #expect(finished)
-                #expect(try await Self.count("SELECT COUNT(*) AS n FROM test_job_effects", on: app.db) == 2_000)
+                #expect(try await Self.count("SELECT COUNT(*) AS n FROM test_job_effects", on: app.db) == Self.jobCount)
                 #expect(try await Self.count("SELECT COUNT(*) AS n FROM jobs WHERE attempts <> 1", on: app.db) == 0)
                 let byWorker = try await app.db.sqlDatabase().raw(
                     "SELECT worker, COUNT(*) AS n FROM test_job_effects GROUP BY worker"

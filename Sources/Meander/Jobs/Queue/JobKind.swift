@@ -137,7 +137,7 @@ struct JobContext: Sendable {
         let job = self.job
         let worker = self.worker
         let now = deps.now
-        try await db.transaction { transaction in
+        try await db.writeTransaction { transaction in
             try await body(transaction)
             guard try await JobQueue.complete(job, worker: worker, result: result, now: now, on: transaction) else {
                 throw JobLost()

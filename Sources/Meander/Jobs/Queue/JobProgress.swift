@@ -26,7 +26,10 @@ final class JobProgress: Sendable {
             return true
         }
         guard due else { return }
-        try? await Job.query(on: db).filter(\.$id == id).filter(\.$status == .running)
-            .set(\.$progressDone, to: done).set(\.$progressTotal, to: total).update()
+        let (db, id) = (self.db, self.id)
+        try? await db.serializedWrite {
+            try await Job.query(on: db).filter(\.$id == id).filter(\.$status == .running)
+                .set(\.$progressDone, to: done).set(\.$progressTotal, to: total).update()
+        }
     }
 }

@@ -113,15 +113,17 @@ extension JobQueue {
         guard limit > 0 else { return [] }
         let sql = try db.sqlDatabase()
         let skipLocked = sql.dialect.name == "sqlite" ? "" : " FOR UPDATE SKIP LOCKED"
-        return try await sql.raw(
-            """
-            UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_at = \(bind: now), \
-            locked_by = \(bind: worker), locked_until = \(bind: now.addingTimeInterval(lease)), updated_at = \(bind: now) \
-            WHERE id IN (SELECT id FROM jobs WHERE queue = \(bind: queue) AND status = 'queued' AND run_at <= \(bind: now) \
-            ORDER BY run_at, id LIMIT \(literal: limit)\(unsafeRaw: skipLocked)) AND status = 'queued' \
-            RETURNING id, kind, queue, payload, attempts, max_attempts, organization_id, requested_by_id
-            """
-        ).all(decoding: ClaimedJob.self)
+        return try await db.serializedWrite {
+            try await sql.raw(
+                """
+                UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_at = \(bind: now), \
+                locked_by = \(bind: worker), locked_until = \(bind: now.addingTimeInterval(lease)), updated_at = \(bind: now) \
+                WHERE id IN (SELECT id FROM jobs WHERE queue = \(bind: queue) AND status = 'queued' AND run_at <= \(bind: now) \
+                ORDER BY run_at, id LIMIT \(literal: limit)\(unsafeRaw: skipLocked)) AND status = 'queued' \
+                RETURNING id, kind, queue, payload, attempts, max_attempts, organization_id, requested_by_id
+                """
+            ).all(decoding: ClaimedJob.self)
+        }
     }
 
     /// Marks a held job succeeded with its result; false when the worker no longer holds it (cancelled, or its lease
@@ -130,14 +132,16 @@ extension JobQueue {
     static func complete(
         _ job: ClaimedJob, worker: String, result: [String: String], now: Date, on db: any Database
     ) async throws -> Bool {
-        try await db.sqlDatabase().raw(
-            """
-            UPDATE jobs SET status = 'succeeded', finished_at = \(bind: now), updated_at = \(bind: now), \
-            result = \(bind: JSONText.encode(result)), last_error = NULL, locked_until = NULL, \
-            progress_done = COALESCE(progress_total, progress_done) \
-            WHERE \(fenceOf: job, worker: worker) RETURNING id
-            """
-        ).first() != nil
+        try await db.serializedWrite {
+            try await db.sqlDatabase().raw(
+                """
+                UPDATE jobs SET status = 'succeeded', finished_at = \(bind: now), updated_at = \(bind: now), \
+                result = \(bind: JSONText.encode(result)), last_error = NULL, locked_until = NULL, \
+                progress_done = COALESCE(progress_total, progress_done) \
+                WHERE \(fenceOf: job, worker: worker) RETURNING id
+                """
+            ).first() != nil
+        }
     }
 
     /// Records a failed run: queued again at `retryAt`, or ended as `status` (`failed`, `discarded`) when `retryAt`
@@ -149,24 +153,28 @@ extension JobQueue {
     ) async throws -> Bool {
         let status = retryAt == nil ? finalStatus.rawValue : Job.Status.queued.rawValue
         let finished: Date? = retryAt == nil ? now : nil
-        return try await db.sqlDatabase().raw(
-            """
-            UPDATE jobs SET status = \(bind: status), run_at = \(bind: retryAt ?? now), finished_at = \(bind: finished), \
-            updated_at = \(bind: now), last_error = \(bind: error), result = \(bind: result.isEmpty ? nil : JSONText.encode(result)), \
-            locked_until = NULL WHERE \(fenceOf: job, worker: worker) RETURNING id
-            """
-        ).first() != nil
+        return try await db.serializedWrite {
+            try await db.sqlDatabase().raw(
+                """
+                UPDATE jobs SET status = \(bind: status), run_at = \(bind: retryAt ?? now), finished_at = \(bind: finished), \
+                updated_at = \(bind: now), last_error = \(bind: error), result = \(bind: result.isEmpty ? nil : JSONText.encode(result)), \
+                locked_until = NULL WHERE \(fenceOf: job, worker: worker) RETURNING id
+                """
+            ).first() != nil
+        }
     }
 
     /// Gives held jobs back to the queue unrun (a worker shutting down): their attempt does not count.
     static func release(_ jobs: [ClaimedJob], worker: String, now: Date, on db: any Database) async throws {
         for job in jobs {
-            try await db.sqlDatabase().raw(
-                """
-                UPDATE jobs SET status = 'queued', attempts = attempts - 1, run_at = \(bind: now), updated_at = \(bind: now), \
-                locked_until = NULL, locked_at = NULL WHERE \(fenceOf: job, worker: worker)
-                """
-            ).run()
+            try await db.serializedWrite {
+                try await db.sqlDatabase().raw(
+                    """
+                    UPDATE jobs SET status = 'queued', attempts = attempts - 1, run_at = \(bind: now), updated_at = \(bind: now), \
+                    locked_until = NULL, locked_at = NULL WHERE \(fenceOf: job, worker: worker)
+                    """
+                ).run()
+            }
         }
     }
 
@@ -177,12 +185,14 @@ extension JobQueue {
     ) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
         let list = SQLList(ids.map { SQLBind($0) })
-        let rows = try await db.sqlDatabase().raw(
-            """
-            UPDATE jobs SET locked_until = \(bind: now.addingTimeInterval(lease)) \
-            WHERE id IN (\(list)) AND locked_by = \(bind: worker) AND status = 'running' RETURNING id
-            """
-        ).all()
+        let rows = try await db.serializedWrite {
+            try await db.sqlDatabase().raw(
+                """
+                UPDATE jobs SET locked_until = \(bind: now.addingTimeInterval(lease)) \
+                WHERE id IN (\(list)) AND locked_by = \(bind: worker) AND status = 'running' RETURNING id
+                """
+            ).all()
+        }
         return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
     }
 
@@ -190,48 +200,56 @@ extension JobQueue {
     /// it when that was its last attempt. Returns how many.
     @discardableResult
     static func recoverExpiredLeases(now: Date, on db: any Database) async throws -> Int {
-        let rows = try await db.sqlDatabase().raw(
-            """
-            UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'discarded' ELSE 'queued' END, \
-            finished_at = CASE WHEN attempts >= max_attempts THEN \(bind: now) ELSE NULL END, \
-            last_error = \(bind: JobQueueError.leaseExpired), run_at = \(bind: now), updated_at = \(bind: now), \
-            locked_until = NULL WHERE status = 'running' AND locked_until < \(bind: now) RETURNING id
-            """
-        ).all()
+        let rows = try await db.serializedWrite {
+            try await db.sqlDatabase().raw(
+                """
+                UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'discarded' ELSE 'queued' END, \
+                finished_at = CASE WHEN attempts >= max_attempts THEN \(bind: now) ELSE NULL END, \
+                last_error = \(bind: JobQueueError.leaseExpired), run_at = \(bind: now), updated_at = \(bind: now), \
+                locked_until = NULL WHERE status = 'running' AND locked_until < \(bind: now) RETURNING id
+                """
+            ).all()
+        }
         return rows.count
     }
 
     /// Cancels a queued or running job (a running one stops at its next heartbeat). False when it had ended.
     static func cancel(_ id: UUID, now: Date, on db: any Database) async throws -> Bool {
-        try await db.sqlDatabase().raw(
-            """
-            UPDATE jobs SET status = 'cancelled', finished_at = \(bind: now), updated_at = \(bind: now), \
-            locked_until = NULL WHERE id = \(bind: id) AND status IN ('queued', 'running') RETURNING id
-            """
-        ).first() != nil
+        try await db.serializedWrite {
+            try await db.sqlDatabase().raw(
+                """
+                UPDATE jobs SET status = 'cancelled', finished_at = \(bind: now), updated_at = \(bind: now), \
+                locked_until = NULL WHERE id = \(bind: id) AND status IN ('queued', 'running') RETURNING id
+                """
+            ).first() != nil
+        }
     }
 
     /// Queues an ended job that did not succeed again, with its attempts reset. False when it is not in such a state.
     static func retry(_ id: UUID, now: Date, on db: any Database) async throws -> Bool {
-        try await db.sqlDatabase().raw(
-            """
-            UPDATE jobs SET status = 'queued', attempts = 0, run_at = \(bind: now), updated_at = \(bind: now), \
-            finished_at = NULL, locked_by = NULL, locked_at = NULL, locked_until = NULL, progress_done = 0 \
-            WHERE id = \(bind: id) AND status IN ('failed', 'discarded', 'cancelled') RETURNING id
-            """
-        ).first() != nil
+        try await db.serializedWrite {
+            try await db.sqlDatabase().raw(
+                """
+                UPDATE jobs SET status = 'queued', attempts = 0, run_at = \(bind: now), updated_at = \(bind: now), \
+                finished_at = NULL, locked_by = NULL, locked_at = NULL, locked_until = NULL, progress_done = 0 \
+                WHERE id = \(bind: id) AND status IN ('failed', 'discarded', 'cancelled') RETURNING id
+                """
+            ).first() != nil
+        }
     }
 
     /// Deletes ended jobs older than their keep time: succeeded and cancelled ones after `succeeded`, failed and
     /// discarded ones after `failed`. Returns how many.
     @discardableResult
     static func prune(succeededBefore: Date, failedBefore: Date, on db: any Database) async throws -> Int {
-        try await db.sqlDatabase().raw(
-            """
-            DELETE FROM jobs WHERE (status IN ('succeeded', 'cancelled') AND finished_at < \(bind: succeededBefore)) \
-            OR (status IN ('failed', 'discarded') AND finished_at < \(bind: failedBefore)) RETURNING id
-            """
-        ).all().count
+        try await db.serializedWrite {
+            try await db.sqlDatabase().raw(
+                """
+                DELETE FROM jobs WHERE (status IN ('succeeded', 'cancelled') AND finished_at < \(bind: succeededBefore)) \
+                OR (status IN ('failed', 'discarded') AND finished_at < \(bind: failedBefore)) RETURNING id
+                """
+            ).all().count
+        }
     }
 }
 

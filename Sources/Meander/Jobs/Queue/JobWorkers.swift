@@ -12,7 +12,10 @@ import NIOConcurrencyHelpers
 final class JobWorkers: Sendable {
     let name: String
     private let registry: JobRegistry
-    private let db: any Database
+    /// A database handle per use, so that the node's work spreads over the connections of every event loop (SQLite
+    /// keeps one per loop).
+    private let database: @Sendable () -> any Database
+    private var db: any Database { database() }
     private let deps: AppDependencies
     private let logger: Logger
     private let configuration: JobWorkerConfiguration
@@ -35,13 +38,23 @@ final class JobWorkers: Sendable {
     private let state = NIOLockedValueBox(State())
     private let wakeups: [String: Wakeup]
 
-    init(
+    convenience init(
         registry: JobRegistry, db: any Database, deps: AppDependencies, logger: Logger,
         configuration: JobWorkerConfiguration, metrics: JobMetrics,
         name: String = JobWorkers.defaultName(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
+        self.init(
+            registry: registry, database: { db }, deps: deps, logger: logger, configuration: configuration,
+            metrics: metrics, name: name, random: random)
+    }
+
+    init(
+        registry: JobRegistry, database: @escaping @Sendable () -> any Database, deps: AppDependencies, logger: Logger,
+        configuration: JobWorkerConfiguration, metrics: JobMetrics,
+        name: String = JobWorkers.defaultName(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
         self.registry = registry
-        self.db = db
+        self.database = database
         self.deps = deps
         self.logger = logger
         self.configuration = configuration
