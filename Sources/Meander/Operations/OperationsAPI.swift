@@ -23,6 +23,12 @@ extension APIHandler {
 
     func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
         let request = try RequestContext.request
+        // The queue's gauges are read from the database now; without it the rest is still worth a scrape.
+        do {
+            try await request.application.meander.jobs.metrics.refresh(now: request.now, on: request.db)
+        } catch {
+            request.logger.warning("job metrics unavailable", metadata: ["error_type": .string("\(type(of: error))")])
+        }
         return .ok(.init(body: .plainText(HTTPBody(request.application.meander.metrics.exposition()))))
     }
 

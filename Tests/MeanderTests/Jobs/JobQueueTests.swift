@@ -303,7 +303,9 @@ struct JobQueueTests {
         try await withTestApp(dependencies: deps) { app in
             for _ in 0..<3 { try await JobQueue.enqueue(JobRequest(JobMaintenance.probeKind), deps: deps, on: app.db) }
             clock.advance(by: .seconds(42))
-            try await app.meander.jobs.metrics.refresh(now: clock.now, on: app.db)
+            // GET /metrics reads the queue when scraped.
+            let scraped = try await API.send(app, .GET, "/metrics")
+            #expect(scraped.text.contains(#"meander_jobs_queued{kind="probe"} 3.0"#))
             var text = app.meander.metrics.exposition()
             #expect(text.contains(#"meander_jobs_queued{kind="probe"} 3.0"#))
             #expect(text.contains(#"meander_jobs_oldest_queued_age_seconds{kind="probe"} 42.0"#))

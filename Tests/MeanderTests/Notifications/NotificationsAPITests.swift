@@ -197,3 +197,43 @@ struct JobsAdminTests {
         }
     }
 }
+
+@Suite("Jobs and notify on the command line")
+struct JobsCommandLineTests {
+    @Test("probe, list, run, show, retry and cancel; notify a user; usage errors exit 64")
+    func commands() async throws {
+        let directory = try CommandLineRun.emptyDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let run = { (arguments: [String]) in await CommandLineRun.run(arguments, in: directory) }
+        #expect(await run(["migrate"]).code == 0)
+        #expect(await run(["jobs", "probe", "--count", "3"]).output.contains("enqueued 3 probe jobs"))
+        let queued = await run(["jobs", "list", "--status", "queued"])
+        let lines = queued.output.split(separator: "\n").filter { $0.contains("probe") }
+        #expect(lines.count == 3)
+        let id = try #require(lines.first.map { String($0.split(separator: " ")[0]) })
+        #expect(await run(["jobs", "run"]).output.contains("ran 3 jobs"))
+        let shown = await run(["jobs", "show", id])
+        #expect(shown.code == 0 && shown.output.contains("status: succeeded") && shown.output.contains("attempts: 1 of 3"))
+        let late = await run(["jobs", "cancel", id])
+        #expect(late.code == 1)
+        #expect(late.errors.joined().contains("already ended"))
+        let again = await run(["jobs", "retry", id])
+        #expect(again.code == 1, "a succeeded job is not retried")
+        #expect(await run(["jobs", "list", "--status", "nonsense"]).code == 64)
+        #expect(await run(["jobs", "show", "not-a-uuid"]).code == 64)
+        #expect(await run(["worker", "--help"]).output.contains("MEANDER_QUEUES"))
+
+        let values = #"{"occurred_at": "7. desember 2026 kl. 10.00", "link": "https://app.test/me/sessions"}"#
+        #expect(await run(["notify", "--scenario", "security_alert", "--user", "nobody@example.no"]).code == 64)
+        #expect(await run(["notify", "--scenario", "security_alert", "--user", "nobody@example.no", "--values", values]).code == 1)
+        #expect(await run(["seed", "--size", "small"]).code == 0)
+        let sent = await run(["notify", "--scenario", "security_alert", "--user", "peer_mentor@demo.meander.no", "--values", values])
+        #expect(sent.code == 0 && sent.output.contains("notified 1 users"), "\(sent.output) \(sent.errors)")
+        let delivery = await run(["jobs", "list", "--kind", "notification_delivery"])
+        #expect(delivery.output.split(separator: "\n").filter { $0.contains("queued") }.count >= 1)
+        let refused = await run(["notify", "--scenario", "no_such_thing", "--user", "x@example.no"])
+        #expect(refused.code == 64)
+        let both = await run(["notify", "--scenario", "security_alert"])
+        #expect(both.code == 64)
+    }
+}

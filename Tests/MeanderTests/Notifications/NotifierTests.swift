@@ -298,3 +298,61 @@ struct NotificationEmailDeliveryTests {
         }
     }
 }
+
+/// Delivery by push through the Notifier and the queue, to the fake APNs and FCM of `scripts/with-push`.
+@Suite(
+    "Notification delivery by push",
+    .enabled(if: PushTestPeer.isRunning, "run under scripts/with-push (MEANDER_TEST_APNS_URL is not set)"))
+struct NotificationPushDeliveryTests {
+    @Test("to an iPhone and an Android phone; a phone the provider says is gone is disabled; a 429 is retried")
+    func delivers() async throws {
+        let push = try PushTestPeer.configuration()
+        let clock = TestClock(Date())
+        try await withTestApp(dependencies: .init(clock: clock.clock, uuid: .live), configure: { $0.push = push }) { app in
+            let user = try await IdentityFixtures.user(app, email: "mentor@example.no")
+            let userID = try user.requireID()
+            let iphone = PushTestPeer.deviceToken()
+            let android = PushTestPeer.deviceToken()
+            let gone = PushTestPeer.deviceToken("gone-")
+            for (platform, token) in [(NotificationDevice.Platform.ios, iphone), (.android, android), (.ios, gone)] {
+                try await NotificationDevice(userID: userID, platform: platform, token: token).create(on: app.db)
+            }
+            let rows = try await Notifier.notify(
+                userID, .init(.activityRejected, values: ["link": "https://app.test/a/1"]), deps: app.meander.dependencies,
+                on: app.db)
+            #expect(try await app.meander.jobs.workers.drain() == 1)
+            let pushed = try #require(rows.first { $0.channel == .push })
+            let row = try #require(try await Notification.find(pushed.id, on: app.db))
+            #expect(row.status == .sent && row.attempts == 1)
+            let records = try PushTestPeer.records()
+            let apns = records.filter { $0.service == "apns" && $0.device == iphone && $0.status == 200 }
+            let fcm = records.filter { $0.service == "fcm" && $0.status == 200 && $0.device == android }
+            #expect(apns.count == 1 && fcm.count == 1)
+            #expect(apns.first?.jwt?.verified == true)
+            let disabled = try #require(try await NotificationDevice.query(on: app.db).filter(\.$token == gone).first())
+            #expect(disabled.disabledAt != nil && disabled.disabledReason == "unregistered")
+
+            // A phone whose provider says 429: the job is retried on its backoff (not before) and then delivered.
+            let busy = PushTestPeer.deviceToken("busy-")
+            try await NotificationDevice.query(on: app.db).filter(\.$user.$id == userID).delete()
+            try await NotificationDevice(userID: userID, platform: .ios, token: busy).create(on: app.db)
+            let second = try await Notifier.notify(
+                userID, .init(.activityRejected, values: ["link": "https://app.test/a/2"]), deps: app.meander.dependencies,
+                on: app.db)
+            let pushRow = try #require(second.first { $0.channel == .push })
+            #expect(try await app.meander.jobs.workers.drain() == 1)
+            let waiting = try #require(try await Notification.find(pushRow.id, on: app.db))
+            #expect(waiting.status == .pending && waiting.attempts == 1 && waiting.lastError?.contains("429") == true)
+            #expect(waiting.lastError?.contains(busy) == false)
+            let job = try #require(
+                try await Job.query(on: app.db).filter(\.$kind == NotificationDelivery.jobKindName).filter(\.$status == .queued)
+                    .first())
+            // The fake asked for 7 s (Retry-After): the retry is not due before.
+            #expect(job.runAt.timeIntervalSince(clock.now) >= 7)
+            #expect(try await app.meander.jobs.workers.drain() == 0)
+            clock.set(job.runAt.addingTimeInterval(1))
+            #expect(try await app.meander.jobs.workers.drain() == 1)
+            #expect(try await Notification.find(pushRow.id, on: app.db)?.status == .sent)
+        }
+    }
+}

@@ -384,4 +384,41 @@ struct BufdirExportTests {
             #expect(audits.count == 1 && audits.first?.actorUserID == nil)
         }
     }
+
+    @Test("an export whose node died is taken again after its lease, finishes with its progress, and tells whoever asked")
+    func survivesItsNode() async throws {
+        let clock = TestClock(Date())
+        try await withTestApp(dependencies: .init(clock: clock.clock, uuid: .live)) { app in
+            // given: an export started over the API, claimed by a node that then died
+            let world = try await BufdirWorld.make(app)
+            let report = try await world.createReport(app)
+            let started = try await API.send(
+                app, .POST, "/api/v1/bufdir-reports/\(report.id)/exports", as: world.admin, json: #"{"format": "csv"}"#)
+            try #require(started.status == .accepted)
+            let jobID = try started.decode(Components.Schemas.Job.self).id
+            let claimed = try await JobQueue.claim(
+                queue: JobQueues.exports, limit: 1, worker: "node-that-died", lease: 60, now: clock.now, on: app.db)
+            #expect(claimed.map { $0.id.api } == [jobID])
+            let running = try await API.send(app, .GET, "/api/v1/jobs/\(jobID)", as: world.admin)
+            #expect(try running.decode(Components.Schemas.Job.self).status == .running)
+
+            // when: its lease runs out and this node's workers look
+            #expect(try await app.meander.jobs.workers.drain() == 0)
+            clock.advance(by: .seconds(61))
+            #expect(try await app.meander.jobs.workers.drain(queues: [JobQueues.exports]) == 1)
+
+            // then
+            let finished = try await API.send(app, .GET, "/api/v1/jobs/\(jobID)", as: world.admin)
+            let job = try finished.decode(Components.Schemas.Job.self)
+            #expect(job.status == .succeeded && job.exportId != nil)
+            #expect(job.progressTotal != nil && job.progressDone == job.progressTotal)
+            let row = try #require(try await Job.find(UUID(uuidString: jobID), on: app.db))
+            #expect(row.attempts == 2 && row.lockedBy == app.meander.jobs.workers.name)
+            #expect(try await BufdirExportAudit.query(on: app.db).filter(\.$result == .succeeded).count() == 1)
+            let told = try await Notification.query(on: app.db).filter(\.$user.$id == world.admin.user.requireID())
+                .filter(\.$scenario == .bufdirExportReady).all()
+            #expect(Set(told.map(\.channel)) == [.email, .inApp])
+            #expect(told.allSatisfy { $0.data.contains(job.exportId ?? "-") })
+        }
+    }
 }
