@@ -128,6 +128,7 @@ class MailDir:
             "html": parts["text/html"],
             "tls": session.ssl is not None,
             "authenticated": bool(session.authenticated),
+            "peer": "%s:%s" % tuple(session.peer[:2]) if session.peer else None,
         }
         with open(os.path.join(self.directory, name + ".eml"), "wb") as file:
             file.write(raw)

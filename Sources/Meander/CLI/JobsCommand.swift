@@ -16,8 +16,8 @@ struct JobsCommand: OperatorCommandGroup {
         [
             ("list", JobsListCommand()),
             ("show", JobsShowCommand()),
-            ("retry", JobsRetryCommand()),
-            ("cancel", JobsCancelCommand()),
+            ("retry", JobsChangeCommand(change: .retry)),
+            ("cancel", JobsChangeCommand(change: .cancel)),
             ("run", JobsRunCommand()),
             ("probe", JobsProbeCommand()),
         ]
@@ -116,43 +116,45 @@ struct JobsShowCommand: OperatorCommand {
     }
 }
 
-/// `meander jobs retry <id>`.
-struct JobsRetryCommand: OperatorCommand {
+/// `meander jobs retry <id>` and `meander jobs cancel <id>`: one change of a job's state, audited.
+struct JobsChangeCommand: OperatorCommand {
+    enum Change {
+        case retry, cancel
+    }
+
     struct Signature: CommandSignature {
         @Argument(name: "id", help: "The job's id.")
         var id: String
     }
 
-    var summary: String { "Queue a failed, discarded or cancelled job again (audited)." }
+    let change: Change
 
-    var help: String { "Queue a failed, discarded or cancelled job again, with fresh attempts. Audited as job.retried." }
-
-    func run(using context: CommandContext, signature: Signature) async throws {
-        let app = context.application
-        let job = try await Jobs.retry(
-            try JobsCommand.jobID(signature.id), by: .cli, deps: app.meander.dependencies, on: app.db)
-        context.console.print("queued again: \(job.id?.uuidString.lowercased() ?? "") (\(job.kind))")
+    var summary: String {
+        switch change {
+        case .retry: "Queue a failed, discarded or cancelled job again (audited)."
+        case .cancel: "Cancel a queued or running job (audited)."
+        }
     }
-}
-
-/// `meander jobs cancel <id>`.
-struct JobsCancelCommand: OperatorCommand {
-    struct Signature: CommandSignature {
-        @Argument(name: "id", help: "The job's id.")
-        var id: String
-    }
-
-    var summary: String { "Cancel a queued or running job (audited)." }
 
     var help: String {
-        "Cancel a queued or running job; a running one stops at its worker's next heartbeat. Audited as job.cancelled."
+        switch change {
+        case .retry: "Queue a failed, discarded or cancelled job again, with fresh attempts. Audited as job.retried."
+        case .cancel:
+            "Cancel a queued or running job; a running one stops at its worker's next heartbeat. Audited as job.cancelled."
+        }
     }
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        let job = try await Jobs.cancel(
-            try JobsCommand.jobID(signature.id), by: .cli, deps: app.meander.dependencies, on: app.db)
-        context.console.print("cancelled: \(job.id?.uuidString.lowercased() ?? "") (\(job.kind))")
+        let id = try JobsCommand.jobID(signature.id)
+        let deps = app.meander.dependencies
+        let job =
+            switch change {
+            case .retry: try await Jobs.retry(id, by: .cli, deps: deps, on: app.db)
+            case .cancel: try await Jobs.cancel(id, by: .cli, deps: deps, on: app.db)
+            }
+        let verb = change == .retry ? "queued again" : "cancelled"
+        context.console.print("\(verb): \(job.id?.uuidString.lowercased() ?? "") (\(job.kind))")
     }
 }
 

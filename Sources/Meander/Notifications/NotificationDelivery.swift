@@ -211,6 +211,7 @@ struct NotificationChannelsShutdown: LifecycleHandler {
     let channels: NotificationChannels
 
     func shutdownAsync(_ application: Application) async {
+        await channels.mail?.shutdown()
         for provider in channels.push.values {
             if let apns = provider as? APNsClient { try? await apns.shutdown() }
             if let fcm = provider as? FCMClient { try? await fcm.shutdown() }

@@ -38,6 +38,8 @@ enum SMTPTestServer {
         var html: String?
         var tls: Bool
         var authenticated: Bool
+        /// The client's address and port as the server saw them: one per connection.
+        var peer: String?
         var raw: Data?
     }
 
@@ -330,5 +332,45 @@ struct SMTPClientTests {
         let delivered = try SMTPTestServer.delivered(to: message.to.email)
         #expect(delivered.count == 1)
         #expect(delivered.first?.messageID == message.messageID)
+    }
+
+    @Test("a connection is kept for the next message; one the server closed meanwhile is replaced before any data")
+    func reusesConnections() async throws {
+        // given
+        let client = try SMTPClient(configuration: SMTPTestServer.configuration(), logger: Logger(label: "t"))
+        let first = SMTPTestServer.message()
+        let second = SMTPTestServer.message()
+        let third = SMTPTestServer.message()
+
+        // when: two messages, then the kept connection is cut (as a server ending an idle connection would), then one
+        try await client.send(first)
+        try await client.send(second)
+        let kept = try #require(client.pool.take(idleFor: 60))
+        kept.session.close()
+        #expect(client.pool.put(kept.session, uses: kept.uses, limit: 16))
+        try await client.send(third)
+        await client.shutdown()
+
+        // then
+        let peers = try [first, second, third].map { try #require(SMTPTestServer.delivered(to: $0.to.email).first?.peer) }
+        #expect(peers[0] == peers[1], "the second message reused the connection")
+        #expect(peers[2] != peers[1], "the third went out on a new connection")
+        for message in [first, second, third] {
+            #expect(try SMTPTestServer.delivered(to: message.to.email).count == 1)
+        }
+    }
+
+    @Test("pool=0: every message has its own connection")
+    func noPool() async throws {
+        let configuration = try SMTPTestServer.configuration { $0.poolSize = 0 }
+        let client = try SMTPClient(configuration: configuration, logger: Logger(label: "t"))
+        let first = SMTPTestServer.message()
+        let second = SMTPTestServer.message()
+        try await client.send(first)
+        try await client.send(second)
+        let peers = try [first, second].map { try #require(SMTPTestServer.delivered(to: $0.to.email).first?.peer) }
+        #expect(peers[0] != peers[1])
+        #expect(try SMTPConfiguration.parse(url: "smtp://h?pool=3", from: "a@b.no").poolSize == 3)
+        #expect(throws: SMTPConfiguration.Problems.self) { try SMTPConfiguration.parse(url: "smtp://h?pool=x", from: "a@b.no") }
     }
 }

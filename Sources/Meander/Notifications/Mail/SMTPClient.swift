@@ -6,13 +6,20 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// Sends one `MailMessage` per connection over SMTP (RFC 5321): STARTTLS or implicit TLS, AUTH PLAIN or LOGIN, every
-/// step under a timeout. Passwords and message bodies are never logged nor put in errors.
+/// Sends `MailMessage`s over SMTP (RFC 5321): STARTTLS or implicit TLS, AUTH PLAIN or LOGIN, every step under a
+/// timeout. Passwords and message bodies are never logged nor put in errors.
+///
+/// A connection that delivered a message is kept for the next one (up to `SMTPConfiguration.poolSize` idle
+/// connections, each for `idleTimeout` and `messagesPerConnection` messages), as mail relays prefer: the TLS handshake
+/// and AUTH are paid once. A kept connection the server has closed meanwhile fails before any of the message is sent
+/// (at `MAIL FROM`), and the message goes out on a new one; a failure after that is the caller's to retry.
 struct SMTPClient: Sendable {
     let configuration: SMTPConfiguration
     let logger: Logger
     let eventLoopGroup: any EventLoopGroup
     private let tlsContext: NIOSSLContext?
+    /// Connections kept for the next message (internal for tests).
+    let pool = SMTPSessionPool()
 
     init(
         configuration: SMTPConfiguration, logger: Logger,
@@ -64,18 +71,56 @@ struct SMTPClient: Sendable {
     }
 
     private func deliver(_ data: String, from: String, to: String, logger: Logger) async throws {
+        while let kept = pool.take(idleFor: configuration.idleTimeout) {
+            var session = kept.session
+            do {
+                try await envelope(&session, from: from, to: to)
+            } catch {
+                // Closed by the server while idle, most likely: nothing of the message went out.
+                kept.session.close()
+                logger.debug("smtp: a kept connection failed before the message; using another")
+                continue
+            }
+            try await message(&session, data: data, uses: kept.uses + 1)
+            return
+        }
         let connection = try await connect(logger: logger)
-        let channel = connection.channel
         var session = SMTPSession(connection, timeout: configuration.commandTimeout, logger: logger)
         do {
-            try await converse(&session, data: data, from: from, to: to)
+            try await open(&session)
+            try await envelope(&session, from: from, to: to)
         } catch {
-            channel.close(promise: nil)
+            session.close()
             throw error
+        }
+        try await message(&session, data: data, uses: 1)
+    }
+
+    /// Sends the message's data; on success the connection is kept for the next message (or ended when the pool is
+    /// full or it has carried enough), on failure closed.
+    private func message(_ session: inout SMTPSession, data: String, uses: Int) async throws {
+        do {
+            session.write(data)
+            _ = try await session.reply(step: "message", expect: [250])
+        } catch {
+            session.close()
+            throw error
+        }
+        if uses < configuration.messagesPerConnection, pool.put(session, uses: uses, limit: configuration.poolSize) {
+            return
         }
         // The message is accepted: a failed QUIT must not make the caller send it again.
         _ = try? await session.command("QUIT", step: "QUIT", expect: [221], timeout: min(5, configuration.commandTimeout))
-        try? await channel.close().get()
+        session.close()
+    }
+
+    /// Ends every kept connection (application shutdown).
+    func shutdown() async {
+        for kept in pool.drain() {
+            var session = kept.session
+            _ = try? await session.command("QUIT", step: "QUIT", expect: [221], timeout: min(5, configuration.commandTimeout))
+            session.close()
+        }
     }
 
     private func connect(logger: Logger) async throws -> SMTPSession.Connection {
@@ -103,7 +148,8 @@ struct SMTPClient: Sendable {
         }
     }
 
-    private func converse(_ session: inout SMTPSession, data: String, from: String, to: String) async throws {
+    /// The greeting, EHLO, STARTTLS and AUTH of a new connection.
+    private func open(_ session: inout SMTPSession) async throws {
         _ = try await session.reply(step: "greeting", expect: [220])
         var capabilities = try await session.ehlo()
         var encrypted = configuration.security == .implicitTLS
@@ -122,11 +168,13 @@ struct SMTPClient: Sendable {
             guard encrypted || configuration.security == .plain else { throw SMTPError.cleartextAuthRefused }
             try await session.authenticate(username: username, password: password, offered: capabilities.authMechanisms)
         }
+    }
+
+    /// One message's envelope, up to the server's go-ahead for its data.
+    private func envelope(_ session: inout SMTPSession, from: String, to: String) async throws {
         _ = try await session.command("MAIL FROM:<\(from)>", step: "MAIL FROM", expect: [250])
         _ = try await session.command("RCPT TO:<\(to)>", step: "RCPT TO", expect: [250, 251])
         _ = try await session.command("DATA", step: "DATA", expect: [354])
-        session.write(data)
-        _ = try await session.reply(step: "message", expect: [250])
     }
 
     /// The MIME boundary: `=_` never occurs in base64 or in the parts' headers, so it needs no randomness. Taken from
@@ -359,6 +407,10 @@ struct SMTPSession {
         connection.channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
     }
 
+    func close() {
+        connection.channel.close(promise: nil)
+    }
+
     /// The next reply, within the timeout (which closes the connection); any other code than `expect` throws.
     /// `secrets` are blanked out of the server's text should it echo them.
     mutating func reply(
@@ -451,5 +503,49 @@ extension TimeAmount {
     /// A `TimeInterval` in seconds as a `TimeAmount`.
     static func interval(_ seconds: TimeInterval) -> TimeAmount {
         .nanoseconds(Int64(seconds * 1_000_000_000))
+    }
+}
+
+/// Connections that delivered a message and wait for the next, newest last. Each is used by one sender at a time:
+/// `take` hands it out and removes it.
+final class SMTPSessionPool: @unchecked Sendable {
+    struct Kept {
+        var session: SMTPSession
+        var uses: Int
+        var since: ContinuousClock.Instant
+    }
+
+    private let lock = NIOLock()
+    private var idle: [Kept] = []
+
+    /// The newest kept connection idle for less than `limit` seconds; older ones are closed.
+    func take(idleFor limit: TimeInterval) -> Kept? {
+        let now = ContinuousClock.now
+        let (fresh, stale) = lock.withLock { () -> (Kept?, [Kept]) in
+            var stale: [Kept] = []
+            while let last = idle.popLast() {
+                if now - last.since < .milliseconds(Int(limit * 1000)) { return (last, stale) }
+                stale.append(last)
+            }
+            return (nil, stale)
+        }
+        for kept in stale { kept.session.close() }
+        return fresh
+    }
+
+    /// Keeps a connection unless `limit` are kept already; whether it was kept.
+    func put(_ session: SMTPSession, uses: Int, limit: Int) -> Bool {
+        lock.withLock {
+            guard idle.count < limit else { return false }
+            idle.append(Kept(session: session, uses: uses, since: .now))
+            return true
+        }
+    }
+
+    func drain() -> [Kept] {
+        lock.withLock {
+            defer { idle = [] }
+            return idle
+        }
     }
 }

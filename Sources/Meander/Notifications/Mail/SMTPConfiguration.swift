@@ -30,6 +30,12 @@ struct SMTPConfiguration: Sendable, Equatable, CustomStringConvertible {
     var connectTimeout: TimeInterval = 10
     /// `?timeout=SECONDS` (default 60): for each reply, the TLS handshake included.
     var commandTimeout: TimeInterval = 60
+    /// `?pool=N` (default 16, 0 to close every connection after its message): connections kept open for the next
+    /// message.
+    var poolSize = 16
+    /// How long a kept connection may wait for the next message (seconds), and how many messages it carries at most.
+    var idleTimeout: TimeInterval = 20
+    var messagesPerConnection = 100
 
     var description: String {
         let user = username.map { "\($0)@" } ?? ""
@@ -96,6 +102,7 @@ struct SMTPConfiguration: Sendable, Equatable, CustomStringConvertible {
         var trustRootsFile: String?
         var connectTimeout: TimeInterval = 10
         var commandTimeout: TimeInterval = 60
+        var poolSize = 16
         func seconds(_ item: URLQueryItem) throws(Problem) -> TimeInterval {
             guard let value = item.value, let number = Double(value), number > 0, number <= 3600 else {
                 throw Problem(message: "\(item.name)='\(item.value ?? "")' is not a number of seconds between 0 and 3600")
@@ -120,16 +127,24 @@ struct SMTPConfiguration: Sendable, Equatable, CustomStringConvertible {
                 trustRootsFile = path
             case "connect_timeout": connectTimeout = try seconds(item)
             case "timeout": commandTimeout = try seconds(item)
+            case "pool":
+                guard let value = item.value.flatMap({ Int($0) }), (0...256).contains(value) else {
+                    throw Problem(message: "pool='\(item.value ?? "")' is not a whole number between 0 and 256")
+                }
+                poolSize = value
             default:
-                throw Problem(message: "unknown option '\(item.name)'; expected starttls, ca, connect_timeout or timeout")
+                throw Problem(
+                    message: "unknown option '\(item.name)'; expected starttls, ca, connect_timeout, timeout or pool")
             }
         }
         let defaultPort = scheme == "smtps" ? 465 : (security == .plain ? 25 : 587)
-        return SMTPConfiguration(
+        var configuration = SMTPConfiguration(
             host: host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host,
             port: components.port ?? defaultPort, security: security, username: username, password: password,
             from: MailMessage.Address(email: "", name: nil), trustRootsFile: trustRootsFile,
             connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+        configuration.poolSize = poolSize
+        return configuration
     }
 
     /// Parses `addr@example.org`, `Name <addr@example.org>` or `"Name" <addr@example.org>`.
