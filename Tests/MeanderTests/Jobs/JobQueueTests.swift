@@ -160,6 +160,20 @@ struct JobQueueTests {
         }
     }
 
+    @Test("a node takes no job of a kind it has no handler for (a newer kind, during a rolling deploy)")
+    func unknownKindStaysQueued() async throws {
+        try await withTestApp { app in
+            let (job, _) = try await JobQueue.enqueue(
+                JobRequest(kind: "from_a_newer_version", queue: JobQueues.default, maxAttempts: 1),
+                deps: app.meander.dependencies, on: app.db)
+            #expect(try await app.meander.jobs.workers.drain() == 0)
+            #expect(try await Job.find(job.id, on: app.db)?.status == .queued)
+            app.meander.jobs.registry.register(JobKind("from_a_newer_version") { _ in ["ran": "yes"] })
+            #expect(try await app.meander.jobs.workers.drain() == 1)
+            #expect(try await Job.find(job.id, on: app.db)?.status == .succeeded)
+        }
+    }
+
     @Test("an error that a retry cannot mend fails the job at once")
     func permanentFailure() async throws {
         try await withTestApp { app in

@@ -106,11 +106,14 @@ extension JobQueue {
         return (existing, false)
     }
 
-    /// Claims up to `limit` due jobs of `queue` for `worker`, with a lease until `now + lease`.
+    /// Claims up to `limit` due jobs of `queue` for `worker`, with a lease until `now + lease`. With `kinds`, only
+    /// jobs of those kinds: a node never takes a job it has no handler for (a newer kind, during a rolling deploy).
     static func claim(
-        queue: String, limit: Int, worker: String, lease: TimeInterval, now: Date, on db: any Database
+        queue: String, kinds: [String]? = nil, limit: Int, worker: String, lease: TimeInterval, now: Date,
+        on db: any Database
     ) async throws -> [ClaimedJob] {
-        guard limit > 0 else { return [] }
+        guard limit > 0, kinds.map({ !$0.isEmpty }) ?? true else { return [] }
+        let kindFilter: SQLQueryString = kinds.map { kinds in " AND kind IN (\(SQLList(kinds.map { SQLBind($0) })))" } ?? ""
         let sql = try db.sqlDatabase()
         let skipLocked = sql.dialect.name == "sqlite" ? "" : " FOR UPDATE SKIP LOCKED"
         return try await db.serializedWrite {
@@ -118,7 +121,7 @@ extension JobQueue {
                 """
                 UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_at = \(bind: now), \
                 locked_by = \(bind: worker), locked_until = \(bind: now.addingTimeInterval(lease)), updated_at = \(bind: now) \
-                WHERE id IN (SELECT id FROM jobs WHERE queue = \(bind: queue) AND status = 'queued' AND run_at <= \(bind: now) \
+                WHERE id IN (SELECT id FROM jobs WHERE queue = \(bind: queue)\(kindFilter) AND status = 'queued' AND run_at <= \(bind: now) \
                 ORDER BY run_at, id LIMIT \(literal: limit)\(unsafeRaw: skipLocked)) AND status = 'queued' \
                 RETURNING id, kind, queue, payload, attempts, max_attempts, organization_id, requested_by_id
                 """

@@ -132,7 +132,8 @@ final class JobWorkers: Sendable {
             for queue in queues {
                 let limit = min(configuration.concurrency[queue] ?? 1, maxJobs - ran)
                 claimed += try await JobQueue.claim(
-                    queue: queue, limit: max(limit, 1), worker: name, lease: configuration.lease, now: deps.now, on: db)
+                    queue: queue, kinds: registry.kindNames, limit: max(limit, 1), worker: name, lease: configuration.lease, now: deps.now,
+                    on: db)
             }
             guard !claimed.isEmpty else { break }
             for task in claimed.map({ launch($0, wakeup: nil) }) { await task.value }
@@ -188,7 +189,8 @@ final class JobWorkers: Sendable {
             if free > 0 {
                 do {
                     claimed = try await JobQueue.claim(
-                        queue: queue, limit: free, worker: name, lease: configuration.lease, now: deps.now, on: db)
+                        queue: queue, kinds: registry.kindNames, limit: free, worker: name, lease: configuration.lease, now: deps.now,
+                        on: db)
                 } catch {
                     logger.warning("claiming jobs failed", metadata: ["queue": .string(queue), "error": "\(error)"])
                 }
@@ -217,7 +219,8 @@ final class JobWorkers: Sendable {
 
     /// The heartbeat, the lease sweep and the scheduler, until shutdown.
     private func maintain() async {
-        let beat = max(0.2, configuration.lease / 3)
+        // Heartbeats at least every third of the lease; the sweep and the scheduler every `sweepInterval` seconds.
+        let beat = max(0.2, min(configuration.lease / 3, Double(configuration.sweepInterval)))
         var lastSweep = ContinuousClock.now - .seconds(3600)
         while !isStopping && !Task.isCancelled {
             await heartbeat()
