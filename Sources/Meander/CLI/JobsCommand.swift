@@ -169,8 +169,8 @@ struct JobsRunCommand: OperatorCommand {
 
     var help: String {
         """
-        Run every job that is due now (and every schedule tick that has come), in this process, then exit: for a \
-        node that runs no workers, or after an outage. Prints how many ran.
+        Run every job that is due now (and jobs whose worker died, once their lease has run out), in this process, \
+        then exit: for a node that runs no workers, or after an outage. Prints how many ran.
         """
     }
 

@@ -121,8 +121,9 @@ final class JobWorkers: Sendable {
         for loop in loops { await loop.value }
     }
 
-    /// Runs every due job of every queue, and every due schedule tick, until nothing is due; returns how many jobs
-    /// ran. For tests and `meander jobs run`: no waiting, time from the app's clock.
+    /// Runs every due job of the queues until nothing is due (expired leases swept first); returns how many jobs ran.
+    /// For tests and `meander jobs run`: no waiting, time from the app's clock. Schedule ticks are enqueued by
+    /// started workers only (`enqueueDueTicks`).
     @discardableResult
     func drain(queues: [String] = JobQueues.all, maxJobs: Int = .max) async throws -> Int {
         var ran = 0
