@@ -123,3 +123,10 @@ extension Jobs {
         return changed
     }
 }
+
+extension Job {
+    /// What the handler reported (`result`), as a dictionary; empty before it ends or when it reported nothing.
+    var resultValues: [String: String] {
+        result.flatMap { JSONText.decode([String: String].self, from: $0) } ?? [:]
+    }
+}

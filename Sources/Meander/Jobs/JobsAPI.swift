@@ -12,7 +12,7 @@ extension APIHandler {
 /// Jobs as the API shows them.
 enum JobView {
     static func make(_ job: Job) throws -> Components.Schemas.Job {
-        let result = job.result.flatMap { JSONText.decode([String: String].self, from: $0) } ?? [:]
+        let result = job.resultValues
         return Components.Schemas.Job(
             id: try job.requireID().uuidString.lowercased(), kind: job.kind,
             status: .init(rawValue: job.status.rawValue) ?? .queued, progressDone: Int64(job.progressDone),

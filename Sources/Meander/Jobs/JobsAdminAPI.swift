@@ -42,7 +42,7 @@ extension Keyset {
 /// Jobs as operators see them in the API.
 enum AdminJobView {
     static func make(_ job: Job) throws -> Components.Schemas.AdminJob {
-        let result = job.result.flatMap { JSONText.decode([String: String].self, from: $0) } ?? [:]
+        let result = job.resultValues
         return Components.Schemas.AdminJob(
             id: try job.requireID().uuidString.lowercased(), kind: job.kind,
             queue: .init(rawValue: job.queue) ?? ._default, status: .init(rawValue: job.status.rawValue) ?? .queued,

@@ -136,7 +136,7 @@ enum NotificationDelivery {
                 unconfigured += 1
                 continue
             }
-            let target = PushDevice(platform: device.platform == .ios ? .ios : .android, token: device.token)
+            let target = PushDevice(platform: device.platform, token: device.token)
             switch try await provider.send(message, to: target) {
             case .delivered:
                 sent += 1

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import OpenAPIRuntime
 import Vapor
@@ -198,12 +197,9 @@ enum DeviceView {
     static func make(_ device: NotificationDevice) throws -> Components.Schemas.Device {
         .init(
             id: try device.requireID().uuidString.lowercased(),
-            platform: .init(rawValue: device.platform.rawValue) ?? .ios, fingerprint: fingerprint(device.token),
+            platform: .init(rawValue: device.platform.rawValue) ?? .ios,
+            fingerprint: PushDevice(platform: device.platform, token: device.token).fingerprint,
             label: device.label, createdAt: device.createdAt ?? .distantPast, lastUsedAt: device.lastUsedAt,
             disabledAt: device.disabledAt, disabledReason: device.disabledReason)
-    }
-
-    static func fingerprint(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -7,11 +7,8 @@ import Foundation
 final class NotificationDevice: Model, @unchecked Sendable {
     static let schema = "notification_devices"
 
-    /// Which push service reaches it.
-    enum Platform: String, Codable, CaseIterable, Sendable {
-        case ios
-        case android
-    }
+    /// Which push service reaches it: the push clients' own platforms (`ios` → APNs, `android` → FCM).
+    typealias Platform = PushDevice.Platform
 
     @ID(key: .id)
     var id: UUID?
